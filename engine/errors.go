@@ -1,0 +1,51 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Error codes of failed jobs, reported in error.code of results and webhooks.
+const (
+	CodeNavigationFailed = "navigation_failed"
+	CodeTimeout          = "timeout"
+	CodeRenderFailed     = "render_failed"
+	CodeStorageFailed    = "storage_failed"
+	CodeInvalidRequest   = "invalid_request"
+	CodeInternal         = "internal_error"
+)
+
+// JobError says why a job failed, in terms a caller can act on.
+type JobError struct {
+	Code    string `json:"code" doc:"Machine-readable reason: navigation_failed, timeout, render_failed, storage_failed, invalid_request or internal_error." example:"navigation_failed"`
+	Message string `json:"message" doc:"Human-readable reason." example:"navigation to https://invoices.example failed: net::ERR_NAME_NOT_RESOLVED"`
+}
+
+func (e *JobError) Error() string { return e.Message }
+
+// Errorf returns a JobError with the given code and formatted message.
+func Errorf(code, format string, args ...any) *JobError {
+	return &JobError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsJobError converts any error into a JobError. Errors that are not
+// JobErrors become internal errors, except deadline errors, which become
+// timeouts.
+func AsJobError(err error) *JobError {
+	var jobErr *JobError
+	if errors.As(err, &jobErr) {
+		return jobErr
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &JobError{Code: CodeTimeout, Message: "render timed out: " + err.Error()}
+	}
+	return &JobError{Code: CodeInternal, Message: err.Error()}
+}
+
+var (
+	// ErrUnknownKind is returned by a registry for a name nobody registered.
+	ErrUnknownKind = errors.New("unknown implementation")
+	// ErrShuttingDown is returned by Submit once the dispatcher is closing.
+	ErrShuttingDown = errors.New("presso is shutting down")
+)

@@ -1,0 +1,123 @@
+package engine
+
+// The request body of the render routes. Field names, nesting and semantics
+// follow the Doppio API, whose page options are named after Puppeteer's Page
+// methods. The struct tags feed the generated OpenAPI document and huma's
+// schema validation; Validate adds the checks a schema cannot express.
+
+// RenderRequest is the body of every /v1/render route.
+type RenderRequest struct {
+	Doppio *DoppioOptions `json:"doppio,omitempty" doc:"Delivery options: webhook, custom bucket and content disposition."`
+	Page   PageOptions    `json:"page" doc:"What to load and how to print or capture it. Exactly one of goto and setContent is required."`
+	Launch *LaunchOptions `json:"launch,omitempty" doc:"Browser options for this render."`
+}
+
+// DoppioOptions says where the result goes.
+type DoppioOptions struct {
+	Webhook            *Webhook `json:"webhook,omitempty" doc:"Where the result of an async render is sent. Required on async routes, ignored on the others."`
+	ContentDisposition string   `json:"contentDisposition,omitempty" enum:"inline,attachment" default:"inline" doc:"Content-Disposition of the direct response and of the stored document; the file name is <requestId>.<ext>." example:"attachment"`
+}
+
+// Webhook is the HTTP call that reports an async job's result.
+type Webhook struct {
+	URL     string            `json:"url" maxLength:"2048" doc:"Absolute http or https URL that receives the result." example:"https://example.com/hooks/presso"`
+	Method  string            `json:"method,omitempty" enum:"GET,POST,PUT,PATCH,DELETE" default:"POST" doc:"HTTP method of the call. GET and DELETE carry no body: their signature covers the request id instead." example:"POST"`
+	Headers map[string]string `json:"headers,omitempty" doc:"Extra headers sent with the call. They cannot replace Content-Type or the signature headers." example:"{\"Authorization\":\"Bearer receiver-token\"}"`
+}
+
+// WebhookMethod returns the webhook's HTTP method, POST when none is set.
+func (w *Webhook) WebhookMethod() string {
+	if w.Method == "" {
+		return "POST"
+	}
+	return w.Method
+}
+
+// PageOptions loads the content and configures the output.
+type PageOptions struct {
+	Goto       *GotoOptions       `json:"goto,omitempty" doc:"Load a URL. Exclusive with setContent."`
+	SetContent *SetContentOptions `json:"setContent,omitempty" doc:"Load HTML given in the request. Exclusive with goto."`
+	PDF        *PDFOptions        `json:"pdf,omitempty" doc:"Print options, used by the PDF routes and ignored by the screenshot routes."`
+	Screenshot *ScreenshotOptions `json:"screenshot,omitempty" doc:"Capture options, used by the screenshot routes and ignored by the PDF routes."`
+}
+
+// WaitOptions says when a loaded page counts as ready.
+type WaitOptions struct {
+	WaitUntil []string `json:"waitUntil,omitempty" maxItems:"4" enum:"load,domcontentloaded,networkidle0,networkidle2" doc:"Events that must all have happened before printing: load, domcontentloaded, networkidle0 (no network connection for 500 ms) or networkidle2 (at most two for 500 ms). Default: load." example:"[\"networkidle0\"]"`
+}
+
+// GotoOptions loads a URL, like Puppeteer's page.goto.
+type GotoOptions struct {
+	URL     string       `json:"url" minLength:"1" maxLength:"8192" doc:"Absolute http or https URL of the page." example:"https://example.com/invoice/42"`
+	Options *WaitOptions `json:"options,omitempty" doc:"When the page counts as loaded."`
+}
+
+// SetContentOptions loads HTML from the request, like Puppeteer's page.setContent.
+type SetContentOptions struct {
+	HTML    string       `json:"html" minLength:"1" doc:"The page's HTML, base64 encoded." example:"PGh0bWw+CjxwPnRlc3Q8L3A+CjwvaHRtbD4="`
+	Options *WaitOptions `json:"options,omitempty" doc:"When the page counts as loaded."`
+}
+
+// LaunchOptions configures the browser for one render.
+type LaunchOptions struct {
+	DefaultViewport *Viewport `json:"defaultViewport,omitempty" doc:"The page's viewport; the only way to set it."`
+}
+
+// Viewport is the emulated screen of the page.
+type Viewport struct {
+	Width             int     `json:"width,omitempty" minimum:"1" maximum:"16384" default:"800" doc:"Width in CSS pixels." example:"1280"`
+	Height            int     `json:"height,omitempty" minimum:"1" maximum:"16384" default:"600" doc:"Height in CSS pixels." example:"720"`
+	DeviceScaleFactor float64 `json:"deviceScaleFactor,omitempty" minimum:"0.1" maximum:"4" default:"1" doc:"Device pixels per CSS pixel; 2 doubles the screenshot's dimensions." example:"2"`
+	IsMobile          bool    `json:"isMobile,omitempty" doc:"Emulate a mobile device (meta viewport tag honoured)." example:"false"`
+	HasTouch          bool    `json:"hasTouch,omitempty" doc:"Emulate touch events." example:"false"`
+	IsLandscape       bool    `json:"isLandscape,omitempty" doc:"Report a landscape screen orientation to the page." example:"false"`
+}
+
+// Size returns the viewport's width and height with the defaults applied.
+func (v *Viewport) Size() (width, height int, scale float64) {
+	width, height, scale = 800, 600, 1
+	if v == nil {
+		return width, height, scale
+	}
+	if v.Width > 0 {
+		width = v.Width
+	}
+	if v.Height > 0 {
+		height = v.Height
+	}
+	if v.DeviceScaleFactor > 0 {
+		scale = v.DeviceScaleFactor
+	}
+	return width, height, scale
+}
+
+// Viewport returns the request's viewport, nil when none is set.
+func (r *RenderRequest) Viewport() *Viewport {
+	if r.Launch == nil {
+		return nil
+	}
+	return r.Launch.DefaultViewport
+}
+
+// WaitUntil returns the load events the request waits for, ["load"] by default.
+func (r *RenderRequest) WaitUntil() []string {
+	var opts *WaitOptions
+	switch {
+	case r.Page.Goto != nil:
+		opts = r.Page.Goto.Options
+	case r.Page.SetContent != nil:
+		opts = r.Page.SetContent.Options
+	}
+	if opts == nil || len(opts.WaitUntil) == 0 {
+		return []string{"load"}
+	}
+	return opts.WaitUntil
+}
+
+// Webhook returns the request's webhook, nil when none is set.
+func (r *RenderRequest) Webhook() *Webhook {
+	if r.Doppio == nil {
+		return nil
+	}
+	return r.Doppio.Webhook
+}
