@@ -19,6 +19,9 @@ type Length struct {
 	// Text is the value as the request gave it, kept so that the job
 	// survives a JSON round trip unchanged.
 	Text string
+	// quoted records that the request gave a string, so that a unitless
+	// string such as "48" is written back as a string.
+	quoted bool
 }
 
 var lengthPattern = regexp.MustCompile(`^\s*(\d+(?:\.\d+)?|\.\d+)\s*(px|in|cm|mm)?\s*$`)
@@ -40,7 +43,7 @@ func ParseLength(s string) (Length, error) {
 	if unit == "" {
 		unit = "px"
 	}
-	return Length{Inches: value / unitsPerInch[unit], Text: s}, nil
+	return Length{Inches: value / unitsPerInch[unit], Text: s, quoted: true}, nil
 }
 
 // UnmarshalJSON accepts a number of pixels or a length string.
@@ -55,6 +58,7 @@ func (l *Length) UnmarshalJSON(data []byte) error {
 		if err != nil {
 			return err
 		}
+		parsed.quoted = true
 		*l = parsed
 		return nil
 	}
@@ -74,10 +78,10 @@ func (l Length) MarshalJSON() ([]byte, error) {
 	if l.Text == "" {
 		return []byte(strconv.FormatFloat(l.Inches*96, 'f', -1, 64)), nil
 	}
-	if _, err := strconv.ParseFloat(l.Text, 64); err == nil {
-		return []byte(l.Text), nil
+	if l.quoted {
+		return json.Marshal(l.Text)
 	}
-	return json.Marshal(l.Text)
+	return []byte(l.Text), nil
 }
 
 // Schema describes a length in the OpenAPI document as a number or a string.

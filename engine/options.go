@@ -12,8 +12,8 @@ type PDFOptions struct {
 	Landscape           bool    `json:"landscape,omitempty" doc:"Print in landscape orientation." example:"false"`
 	PageRanges          string  `json:"pageRanges,omitempty" maxLength:"256" pattern:"^\\s*\\d+(\\s*-\\s*\\d*)?(\\s*,\\s*\\d+(\\s*-\\s*\\d*)?)*\\s*$" doc:"Pages to print, such as 1-5, 8, 11-13. Default: all pages." example:"1-2"`
 	Format              string  `json:"format,omitempty" pattern:"(?i)^(letter|legal|tabloid|ledger|a0|a1|a2|a3|a4|a5|a6)$" default:"Letter" doc:"Paper format: Letter, Legal, Tabloid, Ledger or A0 to A6, case-insensitive. width and height take precedence." example:"A4"`
-	Width               *Length `json:"width,omitempty" doc:"Paper width: a number of CSS pixels (96 per inch) or a length with a unit px, in, cm or mm." example:"210mm"`
-	Height              *Length `json:"height,omitempty" doc:"Paper height: a number of CSS pixels (96 per inch) or a length with a unit px, in, cm or mm." example:"297mm"`
+	Width               *Length `json:"width,omitempty" doc:"Paper width: a number of CSS pixels (96 per inch) or a length with a unit px, in, cm or mm." example:"\"210mm\""`
+	Height              *Length `json:"height,omitempty" doc:"Paper height: a number of CSS pixels (96 per inch) or a length with a unit px, in, cm or mm." example:"\"297mm\""`
 	PreferCSSPageSize   bool    `json:"preferCSSPageSize,omitempty" doc:"Use the page size given by CSS @page rules over format, width and height." example:"false"`
 	OmitBackground      bool    `json:"omitBackground,omitempty" doc:"Print a transparent background where the page has the default white one." example:"false"`
 	Margin              *Margin `json:"margin,omitempty" doc:"Paper margins. Default: none."`
@@ -23,10 +23,10 @@ type PDFOptions struct {
 
 // Margin is the paper margin on each side.
 type Margin struct {
-	Top    *Length `json:"top,omitempty" doc:"Top margin: CSS pixels or a length with a unit." example:"20mm"`
-	Right  *Length `json:"right,omitempty" doc:"Right margin: CSS pixels or a length with a unit." example:"15mm"`
-	Bottom *Length `json:"bottom,omitempty" doc:"Bottom margin: CSS pixels or a length with a unit." example:"20mm"`
-	Left   *Length `json:"left,omitempty" doc:"Left margin: CSS pixels or a length with a unit." example:"15mm"`
+	Top    *Length `json:"top,omitempty" doc:"Top margin: CSS pixels or a length with a unit." example:"\"20mm\""`
+	Right  *Length `json:"right,omitempty" doc:"Right margin: CSS pixels or a length with a unit." example:"\"15mm\""`
+	Bottom *Length `json:"bottom,omitempty" doc:"Bottom margin: CSS pixels or a length with a unit." example:"\"20mm\""`
+	Left   *Length `json:"left,omitempty" doc:"Left margin: CSS pixels or a length with a unit." example:"\"15mm\""`
 }
 
 // PaperSizes maps the lower-case paper formats to their width and height in

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/presso-dev/presso/configs"
+	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/transports/httpapi"
+)
+
+type serverConfig struct {
+	Addr            string        `koanf:"addr"`
+	PublicURL       string        `koanf:"public_url"`
+	MaxBodyBytes    int64         `koanf:"max_body_bytes"`
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+}
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("presso serve", flag.ContinueOnError)
+	configFile := fs.String("config", "", "YAML configuration file; every key and default is in configs/presso.yaml")
+	sets := setFlags{}
+	fs.Var(sets, "set", "override one configuration key, key=value; repeatable")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+
+	cfg, err := configs.Load(*configFile, sets)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg)
+	if err != nil {
+		return err
+	}
+	var server serverConfig
+	if err := cfg.Unmarshal("server", &server); err != nil {
+		return err
+	}
+	var rendererConfig struct {
+		Timeout time.Duration `koanf:"timeout"`
+	}
+	if err := cfg.Unmarshal("renderer", &rendererConfig); err != nil {
+		return err
+	}
+
+	c, err := build(cfg, engine.RoleAll, logger)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	if err := checkListenAddress(server.Addr, c.keys, logger); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := c.engine.Start(ctx); err != nil {
+		return err
+	}
+
+	var documents http.Handler
+	if ds, ok := c.storage.(engine.DocumentServer); ok {
+		documents = ds.DocumentHandler()
+	}
+	api := httpapi.New(httpapi.Options{
+		Engine:        c.engine,
+		Keys:          c.keys,
+		Documents:     documents,
+		RenderTimeout: rendererConfig.Timeout,
+		MaxBodyBytes:  server.MaxBodyBytes,
+		Logger:        logger,
+		Version:       version,
+	})
+	listener, err := net.Listen("tcp", server.Addr)
+	if err != nil {
+		return fmt.Errorf("server.addr %s: %w", server.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(listener) }()
+	logger.Info("presso started", "addr", listener.Addr().String(), "publicUrl", server.PublicURL,
+		"transport", cfg.String("transport.kind"), "storage", cfg.String("storage.kind"), "version", version)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("stopping: finishing requests and jobs", "timeout", server.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), server.ShutdownTimeout)
+	defer cancel()
+	// The engine stops taking jobs first, so that requests still arriving
+	// while the HTTP server drains are answered 503 instead of queued.
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- c.engine.Close(shutdownCtx) }()
+	httpErr := httpServer.Shutdown(shutdownCtx)
+	engineErr := <-engineDone
+	if err := errors.Join(httpErr, engineErr); err != nil {
+		logger.Warn("stopped with errors", "error", err)
+	}
+	logger.Info("presso stopped")
+	return nil
+}
+
+// checkListenAddress refuses a non-loopback address while authentication
+// is off, because anyone who reaches the port could then render with the
+// operator's browser and network.
+func checkListenAddress(addr string, keys *engine.Keyring, logger *slog.Logger) error {
+	if keys.Enabled() {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("server.addr %q is invalid: use host:port, such as 127.0.0.1:8080", addr)
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		logger.Warn("authentication is off: no auth.keys configured; listening on loopback only", "addr", addr)
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s without authentication: configure auth.keys, or listen on a loopback address such as 127.0.0.1:8080", addr)
+}

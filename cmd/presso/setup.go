@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/presso-dev/presso/configs"
+	"github.com/presso-dev/presso/engine"
+
+	// Every implementation that configuration can choose by name.
+	_ "github.com/presso-dev/presso/notifiers/webhook"
+	_ "github.com/presso-dev/presso/renderers/chromium"
+	_ "github.com/presso-dev/presso/storages/local"
+	_ "github.com/presso-dev/presso/transports/memory"
+)
+
+// setFlags collects repeated --set key=value flags.
+type setFlags map[string]any
+
+func (s setFlags) String() string { return "" }
+
+func (s setFlags) Set(v string) error {
+	key, value, ok := strings.Cut(v, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("--set takes key=value, such as --set server.addr=0.0.0.0:8080; got %q", v)
+	}
+	s[key] = value
+	return nil
+}
+
+type authConfig struct {
+	Keys                       []engine.APIKey `koanf:"keys"`
+	AnonymousSigningSecret     string          `koanf:"anonymous_signing_secret"`
+	AnonymousSigningSecretFile string          `koanf:"anonymous_signing_secret_file"`
+}
+
+func newLogger(cfg *configs.Config) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.String("log.level"))); err != nil {
+		return nil, fmt.Errorf("log.level %q is invalid: use debug, info, warn or error", cfg.String("log.level"))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.String("log.format") {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	default:
+		return nil, fmt.Errorf("log.format %q is invalid: use json or text", cfg.String("log.format"))
+	}
+}
+
+func loadKeyring(cfg *configs.Config, logger *slog.Logger) (*engine.Keyring, error) {
+	var auth authConfig
+	if err := cfg.Unmarshal("auth", &auth); err != nil {
+		return nil, err
+	}
+	secret := auth.AnonymousSigningSecret
+	if len(auth.Keys) == 0 && secret == "" {
+		var err error
+		secret, err = readOrCreateSecret(auth.AnonymousSigningSecretFile, logger)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return engine.NewKeyring(auth.Keys, secret)
+}
+
+// readOrCreateSecret keeps the signing secret of unauthenticated use in a
+// file, so that webhook receivers keep verifying across restarts.
+func readOrCreateSecret(path string, logger *slog.Logger) (string, error) {
+	if path == "" {
+		return "", errors.New("auth.anonymous_signing_secret_file is empty: set it, or set auth.anonymous_signing_secret")
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(data)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read auth.anonymous_signing_secret_file: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("create folder of auth.anonymous_signing_secret_file: %w", err)
+	}
+	secret := engine.NewSigningSecret()
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write auth.anonymous_signing_secret_file: %w", err)
+	}
+	logger.Info("created the webhook signing secret of unauthenticated requests", "file", path)
+	return secret, nil
+}
+
+func newSecret() string { return engine.NewSigningSecret() }
+
+// components are the parts of an engine built from configuration.
+type components struct {
+	keys      *engine.Keyring
+	transport engine.Transport
+	renderer  engine.Renderer
+	storage   engine.Storage
+	notifier  engine.Notifier
+	engine    *engine.Engine
+}
+
+// build creates the implementations named in the configuration and an
+// engine running role.
+func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*components, error) {
+	keys, err := loadKeyring(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	deps := engine.Deps{Config: cfg, Logger: logger, Keys: keys}
+	c := &components{keys: keys}
+
+	if c.transport, err = engine.Transports.New(cfg.String("transport.kind"), deps); err != nil {
+		return nil, fmt.Errorf("transport.kind: %w", err)
+	}
+	// Every role builds the storage: API processes serve the local
+	// storage's document links, workers write documents.
+	if c.storage, err = engine.Storages.New(cfg.String("storage.kind"), deps); err != nil {
+		c.close()
+		return nil, fmt.Errorf("storage.kind: %w", err)
+	}
+	concurrency := 0
+	if role != engine.RoleAPI {
+		if c.renderer, err = engine.Renderers.New(cfg.String("renderer.kind"), deps); err != nil {
+			c.close()
+			return nil, fmt.Errorf("renderer.kind: %w", err)
+		}
+		if c.notifier, err = engine.Notifiers.New(cfg.String("notifier.kind"), deps); err != nil {
+			c.close()
+			return nil, fmt.Errorf("notifier.kind: %w", err)
+		}
+		var chromium struct {
+			MaxPages int `koanf:"max_pages"`
+		}
+		if err := cfg.Unmarshal("renderer.chromium", &chromium); err != nil {
+			c.close()
+			return nil, err
+		}
+		concurrency = chromium.MaxPages
+		if concurrency <= 0 {
+			concurrency = runtime.NumCPU()
+		}
+	}
+
+	var policy engine.DeliveryPolicy
+	if err := cfg.Unmarshal("webhook", &policy); err != nil {
+		c.close()
+		return nil, err
+	}
+	c.engine, err = engine.New(engine.Options{
+		Role:        role,
+		Transport:   c.transport,
+		Renderer:    c.renderer,
+		Storage:     c.storage,
+		Notifier:    c.notifier,
+		Delivery:    policy,
+		Concurrency: concurrency,
+		Logger:      logger,
+	})
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// close releases what build created, renderer last so that no job is cut
+// off by a browser going away under it.
+func (c *components) close() error {
+	var errs []error
+	if c.notifier != nil {
+		errs = append(errs, c.notifier.Close())
+	}
+	if c.storage != nil {
+		errs = append(errs, c.storage.Close())
+	}
+	if c.renderer != nil {
+		errs = append(errs, c.renderer.Close())
+	}
+	if c.engine == nil && c.transport != nil {
+		errs = append(errs, c.transport.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: see %s -h", fs.Arg(0), fs.Name())
+	}
+	return err
+}

@@ -1,0 +1,78 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestLoadDefaults(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]string{
+		"server.addr":             "127.0.0.1:8080",
+		"server.public_url":       "http://127.0.0.1:8080",
+		"transport.kind":          "memory",
+		"storage.kind":            "local",
+		"storage.local.dir":       "./data/documents",
+		"renderer.chromium.bin":   "/usr/bin/chromium",
+		"renderer.timeout":        "30s",
+		"webhook.timeout":         "10s",
+		"webhook.initial_backoff": "1s",
+	}
+	for key, want := range checks {
+		if got := cfg.String(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestLoadLayersFileEnvAndFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "presso.yaml")
+	yaml := "server:\n  addr: 127.0.0.1:9001\nrenderer:\n  timeout: 12s\nwebhook:\n  max_attempts: 3\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PRESSO_SERVER__PUBLIC_URL", "https://render.example.com")
+	t.Setenv("PRESSO_WEBHOOK__MAX_ATTEMPTS", "5")
+
+	cfg, err := Load(file, map[string]any{"renderer.timeout": "7s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.String("server.addr"); got != "127.0.0.1:9001" {
+		t.Errorf("server.addr from the file = %q", got)
+	}
+	if got := cfg.String("server.public_url"); got != "https://render.example.com" {
+		t.Errorf("server.public_url from the environment = %q", got)
+	}
+
+	var webhook struct {
+		MaxAttempts int `koanf:"max_attempts"`
+	}
+	if err := cfg.Unmarshal("webhook", &webhook); err != nil {
+		t.Fatal(err)
+	}
+	if webhook.MaxAttempts != 5 {
+		t.Errorf("webhook.max_attempts: environment should override the file, got %d", webhook.MaxAttempts)
+	}
+
+	var renderer struct {
+		Timeout time.Duration `koanf:"timeout"`
+	}
+	if err := cfg.Unmarshal("renderer", &renderer); err != nil {
+		t.Fatal(err)
+	}
+	if renderer.Timeout != 7*time.Second {
+		t.Errorf("renderer.timeout: the flag should override the file, got %s", renderer.Timeout)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil); err == nil {
+		t.Fatal("expected an error for a missing configuration file")
+	}
+}

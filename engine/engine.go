@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/google/uuid"
+)
+
+// Role selects which halves of the pipeline a process runs.
+type Role string
+
+const (
+	// RoleAll accepts, renders and delivers in one process.
+	RoleAll Role = "all"
+	// RoleAPI accepts requests and waits for results; it runs no browser.
+	RoleAPI Role = "api"
+	// RoleWorker renders and delivers; it accepts no render requests.
+	RoleWorker Role = "worker"
+)
+
+// Options assembles an Engine. Renderer, Storage and Notifier are needed
+// by the worker role only.
+type Options struct {
+	Role      Role
+	Transport Transport
+	Renderer  Renderer
+	Storage   Storage
+	Notifier  Notifier
+	Delivery  DeliveryPolicy
+	// Concurrency bounds the render handlers running at once in this
+	// process; messages beyond it wait in the transport. Default 4.
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+// Engine runs a Watermill router with the halves of the pipeline that its
+// role needs, and is what the HTTP front and embedding programs call.
+type Engine struct {
+	opts       Options
+	router     *message.Router
+	dispatcher *Dispatcher
+	worker     *Worker
+	instanceID string
+
+	// pending counts jobs submitted by this process that a worker of this
+	// process has not finished yet; Close waits for it to reach zero when
+	// the process runs both roles.
+	pendingMu sync.Mutex
+	pending   map[string]struct{}
+	drained   chan struct{}
+}
+
+// New builds an engine; Start runs it.
+func New(opts Options) (*Engine, error) {
+	if opts.Role == "" {
+		opts.Role = RoleAll
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.Transport == nil {
+		return nil, errors.New("engine: a transport is required")
+	}
+	runsWorker := opts.Role == RoleAll || opts.Role == RoleWorker
+	if runsWorker && (opts.Renderer == nil || opts.Storage == nil || opts.Notifier == nil) {
+		return nil, fmt.Errorf("engine: role %s needs a renderer, a storage and a notifier", opts.Role)
+	}
+
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, watermill.NewSlogLogger(opts.Logger.With("component", "router")))
+	if err != nil {
+		return nil, fmt.Errorf("engine: create router: %w", err)
+	}
+	e := &Engine{
+		opts:       opts,
+		router:     router,
+		instanceID: uuid.NewString(),
+		pending:    map[string]struct{}{},
+	}
+	publisher := opts.Transport.Publisher()
+
+	poison, err := middleware.PoisonQueue(publisher, TopicPoison)
+	if err != nil {
+		return nil, fmt.Errorf("engine: poison queue: %w", err)
+	}
+	// A handler error means the outcome could not be published. It is
+	// retried with growing pauses, then parked on the poison topic, so a
+	// failing message never spins in a tight redelivery loop.
+	retry := middleware.Retry{
+		MaxRetries:          5,
+		InitialInterval:     200 * time.Millisecond,
+		MaxInterval:         10 * time.Second,
+		Multiplier:          2,
+		RandomizationFactor: 0.3,
+		Logger:              watermill.NewSlogLogger(opts.Logger),
+	}
+	router.AddMiddleware(middleware.CorrelationID, poison, retry.Middleware, middleware.Recoverer)
+
+	if opts.Role == RoleAll || opts.Role == RoleAPI {
+		e.dispatcher = NewDispatcher(publisher, opts.Logger)
+		sub, err := opts.Transport.Subscriber(GroupAPIPrefix + e.instanceID)
+		if err != nil {
+			return nil, fmt.Errorf("engine: subscribe to results: %w", err)
+		}
+		router.AddConsumerHandler("results", TopicResults, sub, e.dispatcher.HandleResult)
+	}
+	if runsWorker {
+		e.worker = NewWorker(opts.Renderer, opts.Storage, opts.Notifier, publisher, opts.Delivery, opts.Logger)
+		e.worker.OnFinished = e.finish
+		sub, err := opts.Transport.Subscriber(GroupWorkers)
+		if err != nil {
+			return nil, fmt.Errorf("engine: subscribe to render jobs: %w", err)
+		}
+		slots := make(chan struct{}, opts.Concurrency)
+		router.AddConsumerHandler("render", TopicRender, sub, limit(slots, e.worker.HandleRender))
+		router.AddConsumerHandler("notify", TopicNotify, sub, e.worker.HandleNotify)
+	}
+	return e, nil
+}
+
+// limit bounds how many calls of handler run at once, because an in-memory
+// transport hands every queued message to the router at the same time.
+func limit(slots chan struct{}, handler message.NoPublishHandlerFunc) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		select {
+		case slots <- struct{}{}:
+		case <-msg.Context().Done():
+			return msg.Context().Err()
+		}
+		defer func() { <-slots }()
+		return handler(msg)
+	}
+}
+
+// Start runs the router and returns once every subscription is live, so
+// that no message published afterwards is missed.
+func (e *Engine) Start(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- e.router.Run(context.WithoutCancel(ctx)) }()
+	select {
+	case <-e.router.Running():
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("engine: router stopped at start: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Submit accepts an async job.
+func (e *Engine) Submit(ctx context.Context, job *Job) error {
+	if e.dispatcher == nil {
+		return errors.New("engine: this process runs the worker role and accepts no jobs")
+	}
+	e.track(job.ID)
+	if err := e.dispatcher.Submit(ctx, job); err != nil {
+		e.finish(job.ID)
+		return err
+	}
+	return nil
+}
+
+// Do runs a direct or sync job and waits for its result until ctx ends.
+func (e *Engine) Do(ctx context.Context, job *Job) (*Result, error) {
+	if e.dispatcher == nil {
+		return nil, errors.New("engine: this process runs the worker role and accepts no jobs")
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		job.Deadline = deadline
+	}
+	e.track(job.ID)
+	result, err := e.dispatcher.Do(ctx, job)
+	if err != nil {
+		e.finish(job.ID)
+	}
+	return result, err
+}
+
+// Ready reports whether the engine can take jobs: its renderer is up when
+// it renders, and it is not shutting down.
+func (e *Engine) Ready() bool {
+	if e.dispatcher != nil && e.dispatcher.closing.Load() {
+		return false
+	}
+	if e.opts.Renderer != nil && e.worker != nil {
+		return e.opts.Renderer.Ready()
+	}
+	return true
+}
+
+func (e *Engine) track(jobID string) {
+	if e.opts.Role != RoleAll {
+		return
+	}
+	e.pendingMu.Lock()
+	e.pending[jobID] = struct{}{}
+	e.pendingMu.Unlock()
+}
+
+func (e *Engine) finish(jobID string) {
+	e.pendingMu.Lock()
+	defer e.pendingMu.Unlock()
+	delete(e.pending, jobID)
+	if len(e.pending) == 0 && e.drained != nil {
+		close(e.drained)
+		e.drained = nil
+	}
+}
+
+// Close stops accepting jobs, waits until ctx ends for the jobs this
+// process accepted and renders itself, then stops the router and the
+// transport. Jobs still queued when ctx ends are lost on the in-memory
+// transport and stay in the broker on the durable ones.
+func (e *Engine) Close(ctx context.Context) error {
+	if e.dispatcher != nil {
+		e.dispatcher.Close()
+	}
+	if e.opts.Role == RoleAll {
+		e.pendingMu.Lock()
+		var wait chan struct{}
+		if n := len(e.pending); n > 0 {
+			wait = make(chan struct{})
+			e.drained = wait
+			e.opts.Logger.Info("draining jobs before stopping", "jobs", n)
+		}
+		e.pendingMu.Unlock()
+		if wait != nil {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				e.pendingMu.Lock()
+				e.opts.Logger.Warn("stopping with unfinished jobs", "jobs", len(e.pending))
+				e.drained = nil
+				e.pendingMu.Unlock()
+			}
+		}
+	}
+	return errors.Join(e.router.Close(), e.opts.Transport.Close())
+}

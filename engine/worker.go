@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+)
+
+// Worker is the rendering side of the pipeline: it consumes TopicRender,
+// renders and stores documents, answers direct and sync jobs on
+// TopicResults, and delivers the webhooks of async jobs from TopicNotify.
+type Worker struct {
+	renderer  Renderer
+	storage   Storage
+	notifier  Notifier
+	publisher message.Publisher
+	delivery  DeliveryPolicy
+	logger    *slog.Logger
+	// TempDir receives documents between rendering and storage; empty
+	// means the system's temporary folder.
+	TempDir string
+	// OnFinished, when set, is called once a job needs nothing more from
+	// this worker: its result is published or its webhook settled.
+	OnFinished func(jobID string)
+}
+
+// NewWorker returns a worker that publishes results and deliveries with publisher.
+func NewWorker(renderer Renderer, storage Storage, notifier Notifier, publisher message.Publisher, policy DeliveryPolicy, logger *slog.Logger) *Worker {
+	return &Worker{
+		renderer:  renderer,
+		storage:   storage,
+		notifier:  notifier,
+		publisher: publisher,
+		delivery:  policy.withDefaults(),
+		logger:    logger,
+	}
+}
+
+// HandleRender is the handler of TopicRender. A job that fails to render is
+// a result, not a handler error: it is answered with renderStatus ERROR and
+// acknowledged. Only a failure to publish the outcome returns an error, so
+// that the message is retried.
+func (w *Worker) HandleRender(msg *message.Message) error {
+	var job Job
+	if err := json.Unmarshal(msg.Payload, &job); err != nil {
+		w.logger.Error("dropping undecodable render message", "messageId", msg.UUID, "error", err)
+		return nil
+	}
+	log := w.logger.With("jobId", job.ID, "requestId", job.RequestID)
+
+	if job.Mode != ModeAsync && !job.Deadline.IsZero() && time.Now().After(job.Deadline) {
+		log.Warn("job skipped: its caller stopped waiting", "deadline", job.Deadline)
+		w.finished(job.ID)
+		return nil
+	}
+
+	ctx := msg.Context()
+	if !job.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, job.Deadline)
+		defer cancel()
+	}
+	result := w.process(ctx, &job, log)
+
+	if job.Mode == ModeAsync {
+		return w.publishDelivery(&job, result)
+	}
+	if err := w.publishJSON(TopicResults, job.ID, result); err != nil {
+		return err
+	}
+	w.finished(job.ID)
+	return nil
+}
+
+func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Result {
+	started := time.Now()
+	log.Info("render started", "mode", job.Mode, "kind", job.Kind)
+
+	if job.Mode == ModeDirect {
+		var buf bytes.Buffer
+		if err := w.renderer.Render(ctx, job, &buf); err != nil {
+			return w.failed(job, err, log, "render failed")
+		}
+		elapsed := time.Since(started)
+		log.Info("rendered", "durationMs", elapsed.Milliseconds(), "bytes", buf.Len())
+		return &Result{
+			JobID: job.ID, RequestID: job.RequestID, Status: StatusSuccess,
+			ContentType: job.ContentType(), Document: buf.Bytes(), RenderDuration: elapsed,
+		}
+	}
+
+	// Sync and async documents go through a temporary file, so that a large
+	// document is never held in memory twice on its way to storage.
+	file, err := os.CreateTemp(w.TempDir, "presso-*."+job.Extension())
+	if err != nil {
+		return w.failed(job, fmt.Errorf("create temporary file: %w", err), log, "render failed")
+	}
+	defer func() {
+		file.Close()
+		os.Remove(file.Name())
+	}()
+	if err := w.renderer.Render(ctx, job, file); err != nil {
+		return w.failed(job, err, log, "render failed")
+	}
+	elapsed := time.Since(started)
+	size, err := file.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = file.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return w.failed(job, fmt.Errorf("rewind temporary file: %w", err), log, "render failed")
+	}
+	log.Info("rendered", "durationMs", elapsed.Milliseconds(), "bytes", size)
+
+	storeStarted := time.Now()
+	stored, err := w.storage.Store(ctx, Document{Job: job, Body: file, Size: size})
+	if err != nil {
+		return w.failed(job, err, log, "store failed")
+	}
+	log.Info("stored", "durationMs", time.Since(storeStarted).Milliseconds(), "documentKey", stored.Key, "customBucket", stored.IsCustomBucket)
+	return &Result{
+		JobID: job.ID, RequestID: job.RequestID, Status: StatusSuccess,
+		DocumentURL: stored.URL, IsCustomBucket: stored.IsCustomBucket, RenderDuration: elapsed,
+	}
+}
+
+func (w *Worker) failed(job *Job, err error, log *slog.Logger, what string) *Result {
+	result := FailedResult(job, err)
+	log.Warn(what, "code", result.Error.Code, "error", result.Error.Message)
+	return result
+}
+
+func (w *Worker) publishDelivery(job *Job, result *Result) error {
+	webhook := job.Request.Webhook()
+	if webhook == nil {
+		// Validation requires a webhook on async routes; a job without one
+		// can only come from a client of the engine that skipped Validate.
+		w.logger.Error("async job has no webhook; result dropped", "jobId", job.ID, "requestId", job.RequestID)
+		w.finished(job.ID)
+		return nil
+	}
+	delivery := &Delivery{
+		JobID:     job.ID,
+		RequestID: job.RequestID,
+		Key:       job.Key,
+		Webhook:   *webhook,
+		Payload:   result.Payload(true),
+	}
+	return w.publishJSON(TopicNotify, job.ID, delivery)
+}
+
+func (w *Worker) publishJSON(topic, jobID string, v any) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode message for %s: %w", topic, err)
+	}
+	msg := message.NewMessage(jobID+"-"+topic, payload)
+	middleware.SetCorrelationID(jobID, msg)
+	msg.Metadata.Set(MetadataPartitionKey, jobID)
+	if err := w.publisher.Publish(topic, msg); err != nil {
+		return fmt.Errorf("publish on %s for job %s: %w", topic, jobID, err)
+	}
+	return nil
+}
+
+func (w *Worker) finished(jobID string) {
+	if w.OnFinished != nil {
+		w.OnFinished(jobID)
+	}
+}

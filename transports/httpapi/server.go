@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/presso-dev/presso/engine"
+)
+
+// Runner is what the HTTP front needs from the engine.
+type Runner interface {
+	// Submit accepts an async job.
+	Submit(ctx context.Context, job *engine.Job) error
+	// Do runs a direct or sync job and waits for its result until ctx ends.
+	Do(ctx context.Context, job *engine.Job) (*engine.Result, error)
+	// Ready reports whether jobs can be taken now.
+	Ready() bool
+}
+
+// Options configures the HTTP front.
+type Options struct {
+	Engine Runner
+	Keys   *engine.Keyring
+	// Documents serves stored documents under engine.DocumentPath; nil
+	// when the storage hands out its own URLs.
+	Documents http.Handler
+	// RenderTimeout is the time limit of one render. Direct and sync
+	// requests wait for it plus QueueWait. Default 30s.
+	RenderTimeout time.Duration
+	// QueueWait is how long a direct or sync job may wait for a free
+	// renderer before its render starts. Default 15s.
+	QueueWait time.Duration
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 10 MiB.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	Version      string
+}
+
+// Server is the HTTP front.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	api     huma.API
+	handler http.Handler
+}
+
+// New builds the routes.
+func New(opts Options) *Server {
+	if opts.RenderTimeout <= 0 {
+		opts.RenderTimeout = 30 * time.Second
+	}
+	if opts.QueueWait <= 0 {
+		opts.QueueWait = 15 * time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 10 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	config := huma.DefaultConfig("Presso", opts.Version)
+	config.Info.Description = apiDescription
+	config.DocsPath = ""
+	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key of auth.keys, sent as `Authorization: Bearer <key>`."},
+	}
+	s.api = humago.New(s.mux, config)
+	s.api.UseMiddleware(s.authenticate)
+
+	s.registerRenderRoutes()
+	s.registerHealthRoutes()
+	s.mux.Handle("GET /docs", docsHandler())
+	s.mux.Handle("GET /docs/assets/", docsAssetsHandler())
+	if opts.Documents != nil {
+		s.mux.Handle(engine.DocumentPath, opts.Documents)
+	}
+	s.handler = s.withRequestID(s.mux)
+	return s
+}
+
+// Handler returns the root handler, with request ids and access logs.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// API returns the huma API, for tests and for adding routes.
+func (s *Server) API() huma.API { return s.api }
+
+const apiDescription = `Presso renders HTML or a URL to a PDF or a screenshot with Chromium.
+It speaks the render API of the hosted service Doppio: a client written for
+that API switches to Presso by changing its base URL and key.
+
+Each render comes in three modes: **direct** answers with the document,
+**sync** stores it and answers with its URL, **async** answers at once and
+later calls the request's webhook with the URL, signed with the key's
+signing secret (headers x-doppio-payload-signature, and webhook-id,
+webhook-timestamp and webhook-signature as in Standard Webhooks).
+
+Errors are problem documents (application/problem+json) that also carry the
+Doppio fields statusCode, error and message; each message names the field
+at fault. Unknown fields are rejected, so that a typo does not silently
+change a document.`
