@@ -1,13 +1,8 @@
 package engine
 
 import (
-	"context"
-	"encoding/json"
 	"math/rand/v2"
-	"net/http"
 	"time"
-
-	"github.com/ThreeDotsLabs/watermill/message"
 )
 
 // DeliveryPolicy paces the attempts of one webhook delivery.
@@ -20,6 +15,16 @@ type DeliveryPolicy struct {
 	InitialBackoff time.Duration `koanf:"initial_backoff"`
 	// MaxBackoff caps every pause, Retry-After included. Default 10m.
 	MaxBackoff time.Duration `koanf:"max_backoff"`
+	// Timeout bounds one attempt. Default 10s.
+	Timeout time.Duration `koanf:"timeout"`
+	// Concurrency bounds the attempts in flight in this process. Default 64.
+	Concurrency int `koanf:"concurrency"`
+	// PerHost bounds the attempts in flight to one receiver host, so that
+	// a slow receiver cannot take every slot. Default 8.
+	PerHost int `koanf:"per_host"`
+	// PollInterval is how often the queue of due deliveries is checked
+	// for retries and for deliveries queued by other processes. Default 250ms.
+	PollInterval time.Duration `koanf:"poll_interval"`
 }
 
 func (p DeliveryPolicy) withDefaults() DeliveryPolicy {
@@ -31,6 +36,18 @@ func (p DeliveryPolicy) withDefaults() DeliveryPolicy {
 	}
 	if p.MaxBackoff <= 0 {
 		p.MaxBackoff = 10 * time.Minute
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = 10 * time.Second
+	}
+	if p.Concurrency <= 0 {
+		p.Concurrency = 64
+	}
+	if p.PerHost <= 0 {
+		p.PerHost = 8
+	}
+	if p.PollInterval <= 0 {
+		p.PollInterval = 250 * time.Millisecond
 	}
 	return p
 }
@@ -45,55 +62,4 @@ func (p DeliveryPolicy) Backoff(attempt int) time.Duration {
 	}
 	ceiling = min(ceiling, p.MaxBackoff)
 	return time.Duration(rand.Int64N(int64(ceiling)) + 1)
-}
-
-// HandleNotify is the handler of TopicNotify: it calls the webhook until a
-// call succeeds, the receiver answers 410 Gone, or the attempts run out.
-func (w *Worker) HandleNotify(msg *message.Message) error {
-	var d Delivery
-	if err := json.Unmarshal(msg.Payload, &d); err != nil {
-		w.logger.Error("dropping undecodable notify message", "messageId", msg.UUID, "error", err)
-		return nil
-	}
-	log := w.logger.With("jobId", d.JobID, "requestId", d.RequestID)
-	defer w.finished(d.JobID)
-
-	ctx := msg.Context()
-	for d.Attempt < w.delivery.MaxAttempts {
-		d.Attempt++
-		attempt := w.notifier.Deliver(ctx, &d)
-		if attempt.Succeeded() {
-			log.Info("webhook delivered", "attempt", d.Attempt, "statusCode", attempt.StatusCode, "durationMs", attempt.Duration.Milliseconds())
-			return nil
-		}
-		log.Warn("webhook attempt failed", "attempt", d.Attempt, "statusCode", attempt.StatusCode, "error", attempt.Error, "durationMs", attempt.Duration.Milliseconds())
-		if attempt.StatusCode == http.StatusGone {
-			log.Warn("webhook delivery stopped: receiver answered 410 Gone", "attempt", d.Attempt)
-			return nil
-		}
-		if d.Attempt >= w.delivery.MaxAttempts {
-			break
-		}
-
-		pause := w.delivery.Backoff(d.Attempt)
-		if attempt.RetryAfter > 0 {
-			pause = min(attempt.RetryAfter, w.delivery.MaxBackoff)
-		}
-		if err := sleep(ctx, pause); err != nil {
-			return err
-		}
-	}
-	log.Error("webhook delivery failed", "attempts", d.Attempt)
-	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -34,7 +34,10 @@ type Options struct {
 	Renderer  Renderer
 	Storage   Storage
 	Notifier  Notifier
-	Delivery  DeliveryPolicy
+	// Jobs keeps job state, webhook attempts and pending deliveries. A
+	// fleet of processes must share one durable store.
+	Jobs     JobStore
+	Delivery DeliveryPolicy
 	// Concurrency bounds the render handlers running at once in this
 	// process; messages beyond it wait in the transport. Default 4.
 	Concurrency int
@@ -44,11 +47,14 @@ type Options struct {
 // Engine runs a Watermill router with the halves of the pipeline that its
 // role needs, and is what the HTTP front and embedding programs call.
 type Engine struct {
-	opts       Options
-	router     *message.Router
-	dispatcher *Dispatcher
-	worker     *Worker
-	instanceID string
+	opts           Options
+	router         *message.Router
+	dispatcher     *Dispatcher
+	worker         *Worker
+	deliverer      *Deliverer
+	instanceID     string
+	stopDeliveries context.CancelFunc
+	deliveriesDone chan struct{}
 
 	// pending counts jobs submitted by this process that a worker of this
 	// process has not finished yet; Close waits for it to reach zero when
@@ -71,6 +77,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Transport == nil {
 		return nil, errors.New("engine: a transport is required")
+	}
+	if opts.Jobs == nil {
+		return nil, errors.New("engine: a job store is required")
 	}
 	runsWorker := opts.Role == RoleAll || opts.Role == RoleWorker
 	if runsWorker && (opts.Renderer == nil || opts.Storage == nil || opts.Notifier == nil) {
@@ -115,7 +124,9 @@ func New(opts Options) (*Engine, error) {
 		router.AddConsumerHandler("results", TopicResults, sub, e.dispatcher.HandleResult)
 	}
 	if runsWorker {
-		e.worker = NewWorker(opts.Renderer, opts.Storage, opts.Notifier, publisher, opts.Delivery, opts.Logger)
+		e.deliverer = NewDeliverer(opts.Jobs, opts.Notifier, opts.Delivery, publisher, opts.Logger)
+		e.deliverer.OnFinished = e.finish
+		e.worker = NewWorker(opts.Renderer, opts.Storage, opts.Jobs, e.deliverer, publisher, opts.Logger)
 		e.worker.OnFinished = e.finish
 		sub, err := opts.Transport.Subscriber(GroupWorkers)
 		if err != nil {
@@ -149,6 +160,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() { errc <- e.router.Run(context.WithoutCancel(ctx)) }()
 	select {
 	case <-e.router.Running():
+		if e.deliverer != nil {
+			var deliveriesCtx context.Context
+			deliveriesCtx, e.stopDeliveries = context.WithCancel(context.WithoutCancel(ctx))
+			e.deliveriesDone = make(chan struct{})
+			go func() {
+				defer close(e.deliveriesDone)
+				e.deliverer.Run(deliveriesCtx)
+			}()
+		}
 		return nil
 	case err := <-errc:
 		return fmt.Errorf("engine: router stopped at start: %w", err)
@@ -161,6 +181,9 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Submit(ctx context.Context, job *Job) error {
 	if e.dispatcher == nil {
 		return errors.New("engine: this process runs the worker role and accepts no jobs")
+	}
+	if err := e.record(ctx, job); err != nil {
+		return err
 	}
 	e.track(job.ID)
 	if err := e.dispatcher.Submit(ctx, job); err != nil {
@@ -178,6 +201,9 @@ func (e *Engine) Do(ctx context.Context, job *Job) (*Result, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		job.Deadline = deadline
 	}
+	if err := e.record(ctx, job); err != nil {
+		return nil, err
+	}
 	e.track(job.ID)
 	result, err := e.dispatcher.Do(ctx, job)
 	if err != nil {
@@ -185,6 +211,55 @@ func (e *Engine) Do(ctx context.Context, job *Job) (*Result, error) {
 	}
 	return result, err
 }
+
+func (e *Engine) record(ctx context.Context, job *Job) error {
+	err := e.opts.Jobs.Create(ctx, &JobRecord{
+		JobID: job.ID, RequestID: job.RequestID, Key: job.Key,
+		Mode: job.Mode, Kind: job.Kind, CreatedAt: job.CreatedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("record job %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// Job returns the state of a job of the named key. A job of another key is
+// reported as ErrJobNotFound, so that ids of other keys cannot be probed.
+func (e *Engine) Job(ctx context.Context, key, jobID string) (*JobRecord, error) {
+	rec, err := e.opts.Jobs.Get(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Key != key {
+		return nil, ErrJobNotFound
+	}
+	return rec, nil
+}
+
+// Redeliver sends an async job's webhook again, in a new round of attempts.
+func (e *Engine) Redeliver(ctx context.Context, key, jobID string) error {
+	rec, err := e.Job(ctx, key, jobID)
+	if err != nil {
+		return err
+	}
+	if rec.Mode != ModeAsync {
+		return ErrNoWebhook
+	}
+	if e.deliverer != nil {
+		return e.deliverer.Redeliver(ctx, jobID)
+	}
+	// An API process without a deliverer queues the delivery in the shared
+	// store, where the workers' deliverers find it.
+	d, err := e.opts.Jobs.PendingDelivery(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	d.Attempt = 0
+	return e.opts.Jobs.ScheduleDelivery(ctx, d, time.Now())
+}
+
+// Jobs returns the engine's job store.
+func (e *Engine) Jobs() JobStore { return e.opts.Jobs }
 
 // Ready reports whether the engine can take jobs: its renderer is up when
 // it renders, and it is not shutting down.
@@ -244,6 +319,10 @@ func (e *Engine) Close(ctx context.Context) error {
 				e.pendingMu.Unlock()
 			}
 		}
+	}
+	if e.stopDeliveries != nil {
+		e.stopDeliveries()
+		<-e.deliveriesDone
 	}
 	return errors.Join(e.router.Close(), e.opts.Transport.Close())
 }

@@ -14,11 +14,12 @@ const (
 	CodeStorageFailed    = "storage_failed"
 	CodeInvalidRequest   = "invalid_request"
 	CodeInternal         = "internal_error"
+	CodeDeliveryFailed   = "delivery_failed"
 )
 
 // JobError says why a job failed, in terms a caller can act on.
 type JobError struct {
-	Code    string `json:"code" doc:"Machine-readable reason: navigation_failed, timeout, render_failed, storage_failed, invalid_request or internal_error." example:"navigation_failed"`
+	Code    string `json:"code" doc:"Machine-readable reason: navigation_failed, timeout, render_failed, storage_failed, delivery_failed, invalid_request or internal_error." example:"navigation_failed"`
 	Message string `json:"message" doc:"Human-readable reason." example:"navigation to https://invoices.example failed: net::ERR_NAME_NOT_RESOLVED"`
 }
 
@@ -46,6 +47,9 @@ func AsJobError(err error) *JobError {
 var (
 	// ErrUnknownKind is returned by a registry for a name nobody registered.
 	ErrUnknownKind = errors.New("unknown implementation")
+	// ErrNoWebhook is returned when a webhook is redelivered for a job that
+	// had none: a direct or sync job.
+	ErrNoWebhook = errors.New("job has no webhook: only async jobs can be redelivered")
 	// ErrShuttingDown is returned by Submit once the dispatcher is closing.
 	ErrShuttingDown = errors.New("presso is shutting down")
 )

@@ -30,6 +30,9 @@ type APIKey struct {
 	// SigningSecrets lists further active secrets while one is rotated;
 	// every webhook carries one Standard Webhooks signature per secret.
 	SigningSecrets []string `koanf:"signing_secrets"`
+	// Storage, when set, is a bucket of this key's own that receives every
+	// document of the key; it has the fields of storage.s3.
+	Storage map[string]any `koanf:"storage"`
 }
 
 type keyEntry struct {

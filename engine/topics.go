@@ -17,6 +17,6 @@ const (
 // once; every API process needs every result, so each joins a group of its
 // own, named after its instance id.
 const (
-	GroupWorkers = "presso-workers"
+	GroupWorkers   = "presso-workers"
 	GroupAPIPrefix = "presso-api-"
 )

@@ -66,6 +66,10 @@ func (r *RenderRequest) Validate(kind Kind, mode Mode) []FieldError {
 		add("page.screenshot.quality", "page.screenshot.quality applies to jpeg and webp only: remove it or set page.screenshot.type")
 	}
 
+	if presigned := r.PresignedURL(); presigned != "" && !isWebURL(presigned) {
+		add("doppio.presignedUrl", "doppio.presignedUrl must be an URL address: an absolute http or https presigned PUT URL")
+	}
+
 	webhook := r.Webhook()
 	if mode == ModeAsync && webhook == nil {
 		add("doppio.webhook", "doppio.webhook is required on async routes: give {\"url\": \"https://…\", \"method\": \"POST\"}")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,9 +21,9 @@ import (
 type Worker struct {
 	renderer  Renderer
 	storage   Storage
-	notifier  Notifier
+	store     JobStore
+	deliverer *Deliverer
 	publisher message.Publisher
-	delivery  DeliveryPolicy
 	logger    *slog.Logger
 	// TempDir receives documents between rendering and storage; empty
 	// means the system's temporary folder.
@@ -32,14 +33,15 @@ type Worker struct {
 	OnFinished func(jobID string)
 }
 
-// NewWorker returns a worker that publishes results and deliveries with publisher.
-func NewWorker(renderer Renderer, storage Storage, notifier Notifier, publisher message.Publisher, policy DeliveryPolicy, logger *slog.Logger) *Worker {
+// NewWorker returns a worker that publishes results and deliveries with
+// publisher and hands webhook deliveries to deliverer.
+func NewWorker(renderer Renderer, storage Storage, store JobStore, deliverer *Deliverer, publisher message.Publisher, logger *slog.Logger) *Worker {
 	return &Worker{
 		renderer:  renderer,
 		storage:   storage,
-		notifier:  notifier,
+		store:     store,
+		deliverer: deliverer,
 		publisher: publisher,
-		delivery:  policy.withDefaults(),
 		logger:    logger,
 	}
 }
@@ -68,7 +70,11 @@ func (w *Worker) HandleRender(msg *message.Message) error {
 		ctx, cancel = context.WithDeadline(ctx, job.Deadline)
 		defer cancel()
 	}
+	w.setState(ctx, job.ID, StateRendering, log)
 	result := w.process(ctx, &job, log)
+	if err := w.store.SetResult(ctx, job.ID, result); err != nil && !errors.Is(err, ErrJobNotFound) {
+		log.Error("could not record the render result", "error", err)
+	}
 
 	if job.Mode == ModeAsync {
 		return w.publishDelivery(&job, result)
@@ -78,6 +84,24 @@ func (w *Worker) HandleRender(msg *message.Message) error {
 	}
 	w.finished(job.ID)
 	return nil
+}
+
+func (w *Worker) setState(ctx context.Context, jobID string, state JobState, log *slog.Logger) {
+	if err := w.store.SetState(ctx, jobID, state); err != nil && !errors.Is(err, ErrJobNotFound) {
+		log.Error("could not record the job state", "state", state, "error", err)
+	}
+}
+
+// HandleNotify is the handler of TopicNotify: it queues the delivery in the
+// job store, whose deliverer makes the calls, and acknowledges the message
+// once the delivery is queued.
+func (w *Worker) HandleNotify(msg *message.Message) error {
+	var d Delivery
+	if err := json.Unmarshal(msg.Payload, &d); err != nil {
+		w.logger.Error("dropping undecodable notify message", "messageId", msg.UUID, "error", err)
+		return nil
+	}
+	return w.deliverer.Enqueue(msg.Context(), &d)
 }
 
 func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Result {

@@ -32,7 +32,6 @@ func runServe(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-
 	cfg, err := configs.Load(*configFile, sets)
 	if err != nil {
 		return err
@@ -41,32 +40,82 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	svc, err := newService(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := checkListenAddress(svc.server.Addr, svc.keys, logger); err != nil {
+		svc.shutdown(context.Background())
+		return err
+	}
+	listener, err := net.Listen("tcp", svc.server.Addr)
+	if err != nil {
+		svc.shutdown(context.Background())
+		return fmt.Errorf("server.addr %s: %w", svc.server.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           svc.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(listener) }()
+	logger.Info("presso started", "addr", listener.Addr().String(), "publicUrl", svc.server.PublicURL,
+		"transport", cfg.String("transport.kind"), "storage", cfg.String("storage.kind"), "version", version)
+
+	select {
+	case err := <-serveErr:
+		svc.shutdown(context.Background())
+		return fmt.Errorf("http server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("stopping: finishing requests and jobs", "timeout", svc.server.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), svc.server.ShutdownTimeout)
+	defer cancel()
+	// The engine stops taking jobs first, so that requests still arriving
+	// while the HTTP server drains are answered 503 instead of queued.
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- svc.shutdown(shutdownCtx) }()
+	httpErr := httpServer.Shutdown(shutdownCtx)
+	if err := errors.Join(httpErr, <-engineDone); err != nil {
+		logger.Warn("stopped with errors", "error", err)
+	}
+	logger.Info("presso stopped")
+	return nil
+}
+
+// service is a running engine with its HTTP front, without a listener.
+type service struct {
+	*components
+	api    *httpapi.Server
+	server serverConfig
+}
+
+// newService builds the implementations named in cfg, starts the engine and
+// builds the HTTP front.
+func newService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (*service, error) {
 	var server serverConfig
 	if err := cfg.Unmarshal("server", &server); err != nil {
-		return err
+		return nil, err
 	}
-	var rendererConfig struct {
+	var renderer struct {
 		Timeout time.Duration `koanf:"timeout"`
 	}
-	if err := cfg.Unmarshal("renderer", &rendererConfig); err != nil {
-		return err
+	if err := cfg.Unmarshal("renderer", &renderer); err != nil {
+		return nil, err
 	}
 
 	c, err := build(cfg, engine.RoleAll, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.close()
-	if err := checkListenAddress(server.Addr, c.keys, logger); err != nil {
-		return err
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	if err := c.engine.Start(ctx); err != nil {
-		return err
+		c.close()
+		return nil, err
 	}
-
 	var documents http.Handler
 	if ds, ok := c.storage.(engine.DocumentServer); ok {
 		documents = ds.DocumentHandler()
@@ -75,44 +124,17 @@ func runServe(args []string) error {
 		Engine:        c.engine,
 		Keys:          c.keys,
 		Documents:     documents,
-		RenderTimeout: rendererConfig.Timeout,
+		RenderTimeout: renderer.Timeout,
 		MaxBodyBytes:  server.MaxBodyBytes,
 		Logger:        logger,
 		Version:       version,
 	})
-	listener, err := net.Listen("tcp", server.Addr)
-	if err != nil {
-		return fmt.Errorf("server.addr %s: %w", server.Addr, err)
-	}
-	httpServer := &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(listener) }()
-	logger.Info("presso started", "addr", listener.Addr().String(), "publicUrl", server.PublicURL,
-		"transport", cfg.String("transport.kind"), "storage", cfg.String("storage.kind"), "version", version)
+	return &service{components: c, api: api, server: server}, nil
+}
 
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("http server stopped: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("stopping: finishing requests and jobs", "timeout", server.ShutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), server.ShutdownTimeout)
-	defer cancel()
-	// The engine stops taking jobs first, so that requests still arriving
-	// while the HTTP server drains are answered 503 instead of queued.
-	engineDone := make(chan error, 1)
-	go func() { engineDone <- c.engine.Close(shutdownCtx) }()
-	httpErr := httpServer.Shutdown(shutdownCtx)
-	engineErr := <-engineDone
-	if err := errors.Join(httpErr, engineErr); err != nil {
-		logger.Warn("stopped with errors", "error", err)
-	}
-	logger.Info("presso stopped")
-	return nil
+// shutdown drains the engine until ctx ends, then releases every component.
+func (s *service) shutdown(ctx context.Context) error {
+	return errors.Join(s.engine.Close(ctx), s.close())
 }
 
 // checkListenAddress refuses a non-loopback address while authentication

@@ -14,6 +14,7 @@ import (
 	"github.com/presso-dev/presso/engine"
 
 	// Every implementation that configuration can choose by name.
+	_ "github.com/presso-dev/presso/engine/jobstore"
 	_ "github.com/presso-dev/presso/notifiers/webhook"
 	_ "github.com/presso-dev/presso/renderers/chromium"
 	_ "github.com/presso-dev/presso/storages/local"
@@ -105,6 +106,7 @@ type components struct {
 	renderer  engine.Renderer
 	storage   engine.Storage
 	notifier  engine.Notifier
+	jobs      engine.JobStore
 	engine    *engine.Engine
 }
 
@@ -120,6 +122,10 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 
 	if c.transport, err = engine.Transports.New(cfg.String("transport.kind"), deps); err != nil {
 		return nil, fmt.Errorf("transport.kind: %w", err)
+	}
+	if c.jobs, err = engine.JobStores.New(cfg.String("jobs.store"), deps); err != nil {
+		c.close()
+		return nil, fmt.Errorf("jobs.store: %w", err)
 	}
 	// Every role builds the storage: API processes serve the local
 	// storage's document links, workers write documents.
@@ -161,6 +167,7 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		Renderer:    c.renderer,
 		Storage:     c.storage,
 		Notifier:    c.notifier,
+		Jobs:        c.jobs,
 		Delivery:    policy,
 		Concurrency: concurrency,
 		Logger:      logger,
@@ -184,6 +191,9 @@ func (c *components) close() error {
 	}
 	if c.renderer != nil {
 		errs = append(errs, c.renderer.Close())
+	}
+	if c.jobs != nil {
+		errs = append(errs, c.jobs.Close())
 	}
 	if c.engine == nil && c.transport != nil {
 		errs = append(errs, c.transport.Close())

@@ -1,0 +1,220 @@
+package jobstore
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/presso-dev/presso/engine"
+)
+
+func init() {
+	engine.JobStores.Register("memory", func(engine.Deps) (engine.JobStore, error) {
+		return NewMemory(), nil
+	})
+}
+
+// Memory is an in-process job store. Its pending deliveries are lost when
+// the process stops, as the in-memory transport's queued jobs are.
+type Memory struct {
+	mu         sync.Mutex
+	jobs       map[string]*memoryJob
+	idempotent map[string]*engine.IdempotentAnswer
+}
+
+type memoryJob struct {
+	record      engine.JobRecord
+	delivery    *engine.Delivery
+	pending     bool
+	leasedUntil time.Time
+}
+
+var _ engine.JobStore = (*Memory)(nil)
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{jobs: map[string]*memoryJob{}, idempotent: map[string]*engine.IdempotentAnswer{}}
+}
+
+func (m *Memory) Create(_ context.Context, rec *engine.JobRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	copied := *rec
+	copied.State = engine.StateQueued
+	copied.UpdatedAt = copied.CreatedAt
+	m.jobs[rec.JobID] = &memoryJob{record: copied}
+	return nil
+}
+
+func (m *Memory) Get(_ context.Context, jobID string) (*engine.JobRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	job, ok := m.jobs[jobID]
+	if !ok {
+		return nil, engine.ErrJobNotFound
+	}
+	copied := job.record
+	copied.Attempts = slices.Clone(job.record.Attempts)
+	return &copied, nil
+}
+
+// update applies change to a job; a job the store never saw (created by
+// another process before a restart of this one) is skipped.
+func (m *Memory) update(jobID string, change func(*memoryJob)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	job, ok := m.jobs[jobID]
+	if !ok {
+		return engine.ErrJobNotFound
+	}
+	change(job)
+	job.record.UpdatedAt = time.Now().UTC()
+	return nil
+}
+
+func (m *Memory) SetState(_ context.Context, jobID string, state engine.JobState) error {
+	return m.update(jobID, func(job *memoryJob) { job.record.State = state })
+}
+
+func (m *Memory) SetResult(_ context.Context, jobID string, result *engine.Result) error {
+	return m.update(jobID, func(job *memoryJob) { applyResult(&job.record, result) })
+}
+
+func (m *Memory) ScheduleDelivery(_ context.Context, d *engine.Delivery, due time.Time) error {
+	return m.update(d.JobID, func(job *memoryJob) {
+		copied := *d
+		job.delivery = &copied
+		job.pending = true
+		job.leasedUntil = time.Time{}
+		job.record.State = engine.StateNotifying
+		dueUTC := due.UTC()
+		job.record.NextAttemptAt = &dueUTC
+	})
+}
+
+func (m *Memory) ClaimDeliveries(_ context.Context, now time.Time, lease time.Duration, limit int) ([]*engine.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var claimed []*engine.Delivery
+	for _, job := range m.jobs {
+		if len(claimed) >= limit {
+			break
+		}
+		if !job.pending || job.record.NextAttemptAt == nil || job.record.NextAttemptAt.After(now) || job.leasedUntil.After(now) {
+			continue
+		}
+		job.leasedUntil = now.Add(lease)
+		copied := *job.delivery
+		claimed = append(claimed, &copied)
+	}
+	return claimed, nil
+}
+
+func (m *Memory) RecordAttempt(_ context.Context, jobID string, a engine.Attempt) error {
+	return m.update(jobID, func(job *memoryJob) {
+		job.record.Attempts = append(job.record.Attempts, a)
+	})
+}
+
+func (m *Memory) FinishDelivery(_ context.Context, jobID string, delivered bool, reason *engine.JobError) error {
+	return m.update(jobID, func(job *memoryJob) { finishDelivery(&job.record, delivered, reason); job.pending = false })
+}
+
+func (m *Memory) PendingDelivery(_ context.Context, jobID string) (*engine.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	job, ok := m.jobs[jobID]
+	if !ok || job.delivery == nil {
+		return nil, engine.ErrJobNotFound
+	}
+	copied := *job.delivery
+	return &copied, nil
+}
+
+func idempotencySlot(key, idempotencyKey string) string { return key + "\x00" + idempotencyKey }
+
+func (m *Memory) BeginIdempotent(_ context.Context, answer *engine.IdempotentAnswer) (*engine.IdempotentAnswer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	slot := idempotencySlot(answer.Key, answer.IdempotencyKey)
+	if existing, ok := m.idempotent[slot]; ok {
+		copied := *existing
+		return &copied, nil
+	}
+	copied := *answer
+	copied.Pending = true
+	m.idempotent[slot] = &copied
+	return nil, nil
+}
+
+func (m *Memory) CompleteIdempotent(_ context.Context, answer *engine.IdempotentAnswer) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	copied := *answer
+	copied.Pending = false
+	m.idempotent[idempotencySlot(answer.Key, answer.IdempotencyKey)] = &copied
+	return nil
+}
+
+func (m *Memory) ForgetIdempotent(_ context.Context, key, idempotencyKey string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.idempotent, idempotencySlot(key, idempotencyKey))
+	return nil
+}
+
+func (m *Memory) DeleteBefore(_ context.Context, t time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	deleted := 0
+	for id, job := range m.jobs {
+		if job.record.CreatedAt.Before(t) && !job.pending {
+			delete(m.jobs, id)
+			deleted++
+		}
+	}
+	for slot, answer := range m.idempotent {
+		if answer.CreatedAt.Before(t) {
+			delete(m.idempotent, slot)
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+func (m *Memory) Close() error { return nil }
+
+// applyResult records a render's outcome on rec.
+func applyResult(rec *engine.JobRecord, result *engine.Result) {
+	now := time.Now().UTC()
+	rec.RenderStatus = result.Status
+	rec.Error = result.Error
+	rec.DocumentURL = result.DocumentURL
+	rec.IsCustomBucket = result.IsCustomBucket
+	rec.RenderedAt = &now
+	rec.RenderMillis = result.RenderDuration.Milliseconds()
+	switch {
+	case result.Status != engine.StatusSuccess && rec.Mode != engine.ModeAsync:
+		rec.State = engine.StateFailed
+	case rec.Mode == engine.ModeAsync:
+		rec.State = engine.StateNotifying
+	default:
+		rec.State = engine.StateStored
+	}
+}
+
+// finishDelivery records the end of a job's delivery on rec.
+func finishDelivery(rec *engine.JobRecord, delivered bool, reason *engine.JobError) {
+	rec.NextAttemptAt = nil
+	if delivered {
+		now := time.Now().UTC()
+		rec.DeliveredAt = &now
+		rec.State = engine.StateDelivered
+		return
+	}
+	rec.State = engine.StateFailed
+	if rec.Error == nil {
+		rec.Error = reason
+	}
+}
