@@ -152,6 +152,7 @@ func (dl *Deliverer) attempt(ctx context.Context, d *Delivery) {
 	callCtx, cancel := context.WithTimeout(ctx, dl.policy.Timeout)
 	result := dl.notifier.Deliver(callCtx, d)
 	cancel()
+	result.DurationMs = result.Duration.Milliseconds()
 	if err := dl.store.RecordAttempt(ctx, d.JobID, result); err != nil {
 		log.Error("could not record webhook attempt", "attempt", d.Attempt, "error", err)
 	}
@@ -179,6 +180,9 @@ func (dl *Deliverer) attempt(ctx context.Context, d *Delivery) {
 		log.Error("could not schedule webhook retry", "attempt", d.Attempt, "error", err)
 		return
 	}
+	// Wake up when the retry is due instead of waiting for the next poll;
+	// the poll remains for retries scheduled by other processes.
+	time.AfterFunc(pause, dl.poke)
 	log.Info("webhook retry scheduled", "attempt", d.Attempt, "pauseMs", pause.Milliseconds())
 }
 

@@ -77,10 +77,12 @@ type Delivery struct {
 
 // Attempt is the outcome of one webhook call.
 type Attempt struct {
-	At         time.Time     `json:"at"`
-	StatusCode int           `json:"statusCode,omitempty"`
-	Error      string        `json:"error,omitempty"`
-	Duration   time.Duration `json:"duration"`
+	At         time.Time `json:"at" doc:"When the call started."`
+	StatusCode int       `json:"statusCode,omitempty" doc:"The receiver's HTTP status, when it answered." example:"200"`
+	Error      string    `json:"error,omitempty" doc:"Why the call failed without an answer: timeout, refused connection, …" example:"timed out after 10s"`
+	// Duration is the time the call took; DurationMs carries it in JSON.
+	Duration   time.Duration `json:"-"`
+	DurationMs int64         `json:"durationMs" doc:"Time the call took, in milliseconds." example:"35"`
 	// RetryAfter is the pause the receiver asked for with Retry-After, if any.
 	RetryAfter time.Duration `json:"-"`
 }

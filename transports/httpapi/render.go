@@ -14,7 +14,8 @@ import (
 
 // renderInput is the input of the six render routes.
 type renderInput struct {
-	Body engine.RenderRequest
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Presso extension: a repeat of a request with the same key within 24 hours returns the first request's answer instead of rendering again; the same key with another body answers 409." example:"invoice-42-v1"`
+	Body           engine.RenderRequest
 	// RawBody lets Resolve check the request even when huma's schema
 	// validation has already failed and Body was left empty.
 	RawBody []byte
@@ -46,11 +47,13 @@ type directOutput struct {
 	ContentType        string `header:"Content-Type"`
 	ContentDisposition string `header:"Content-Disposition"`
 	DoppioRequestID    string `header:"X-Doppio-Request-Id" doc:"The request id of the render."`
+	Replayed           string `header:"Idempotent-Replayed" doc:"true when this is the stored answer of an earlier request with the same Idempotency-Key."`
 	Body               []byte
 }
 
 type syncOutput struct {
-	Body engine.Payload
+	Replayed string `header:"Idempotent-Replayed" doc:"true when this is the stored answer of an earlier request with the same Idempotency-Key."`
+	Body     engine.Payload
 }
 
 // Ack is the answer of the async routes.
@@ -60,7 +63,8 @@ type Ack struct {
 }
 
 type asyncOutput struct {
-	Body Ack
+	Replayed string `header:"Idempotent-Replayed" doc:"true when this is the stored answer of an earlier request with the same Idempotency-Key."`
+	Body     Ack
 }
 
 var binaryTypes = map[engine.Kind][]string{
@@ -82,7 +86,7 @@ func (s *Server) registerRenderRoutes() {
 				MaxBodyBytes:  s.opts.MaxBodyBytes,
 				DefaultStatus: http.StatusOK,
 				Metadata:      map[string]any{"kind": kind, "mode": mode},
-				Errors:        []int{400, 401, 413, 503, 504},
+				Errors:        []int{400, 401, 409, 413, 503, 504},
 			}
 			switch mode {
 			case engine.ModeDirect:
@@ -126,42 +130,101 @@ func (s *Server) newJob(ctx context.Context, kind engine.Kind, mode engine.Mode,
 }
 
 func (s *Server) direct(kind engine.Kind) func(context.Context, *renderInput) (*directOutput, error) {
+	route := fmt.Sprintf("%s/%s", kind, engine.ModeDirect)
 	return func(ctx context.Context, in *renderInput) (*directOutput, error) {
-		job := s.newJob(ctx, kind, engine.ModeDirect, in.Body)
-		result, err := s.run(ctx, job)
+		slot, replay, err := s.beginIdempotent(ctx, route, in)
 		if err != nil {
 			return nil, err
 		}
-		if result.Status != engine.StatusSuccess {
-			return nil, s.directFailure(job, result.Error)
+		if replay != nil {
+			var stored directReplay
+			if err := json.Unmarshal(replay.Body, &stored); err != nil {
+				return nil, err
+			}
+			return &directOutput{ContentType: replay.ContentType, ContentDisposition: stored.Disposition,
+				DoppioRequestID: stored.RequestID, Replayed: "true", Body: stored.Document}, nil
 		}
-		return &directOutput{
+
+		job := s.newJob(ctx, kind, engine.ModeDirect, in.Body)
+		result, err := s.run(ctx, job)
+		if err == nil && result.Status != engine.StatusSuccess {
+			err = s.directFailure(job, result.Error)
+		}
+		if err != nil {
+			slot.abandon(ctx)
+			return nil, err
+		}
+		out := &directOutput{
 			ContentType:        result.ContentType,
 			ContentDisposition: job.ContentDisposition(),
 			DoppioRequestID:    job.RequestID,
 			Body:               result.Document,
-		}, nil
+		}
+		if slot != nil {
+			stored, _ := json.Marshal(directReplay{RequestID: job.RequestID, Disposition: out.ContentDisposition, Document: out.Body})
+			slot.complete(ctx, http.StatusOK, out.ContentType, stored)
+		}
+		return out, nil
 	}
 }
 
+// directReplay is what is kept of a direct answer for idempotent repeats.
+type directReplay struct {
+	RequestID   string `json:"requestId"`
+	Disposition string `json:"disposition"`
+	Document    []byte `json:"document"`
+}
+
 func (s *Server) sync(kind engine.Kind) func(context.Context, *renderInput) (*syncOutput, error) {
+	route := fmt.Sprintf("%s/%s", kind, engine.ModeSync)
 	return func(ctx context.Context, in *renderInput) (*syncOutput, error) {
-		job := s.newJob(ctx, kind, engine.ModeSync, in.Body)
-		result, err := s.run(ctx, job)
+		slot, replay, err := s.beginIdempotent(ctx, route, in)
 		if err != nil {
 			return nil, err
 		}
-		return &syncOutput{Body: result.Payload(false)}, nil
+		if replay != nil {
+			out := &syncOutput{Replayed: "true"}
+			return out, json.Unmarshal(replay.Body, &out.Body)
+		}
+
+		job := s.newJob(ctx, kind, engine.ModeSync, in.Body)
+		result, err := s.run(ctx, job)
+		if err != nil {
+			slot.abandon(ctx)
+			return nil, err
+		}
+		out := &syncOutput{Body: result.Payload(false)}
+		if slot != nil {
+			body, _ := json.Marshal(out.Body)
+			slot.complete(ctx, http.StatusOK, "application/json", body)
+		}
+		return out, nil
 	}
 }
 
 func (s *Server) async(kind engine.Kind) func(context.Context, *renderInput) (*asyncOutput, error) {
+	route := fmt.Sprintf("%s/%s", kind, engine.ModeAsync)
 	return func(ctx context.Context, in *renderInput) (*asyncOutput, error) {
+		slot, replay, err := s.beginIdempotent(ctx, route, in)
+		if err != nil {
+			return nil, err
+		}
+		if replay != nil {
+			out := &asyncOutput{Replayed: "true"}
+			return out, json.Unmarshal(replay.Body, &out.Body)
+		}
+
 		job := s.newJob(ctx, kind, engine.ModeAsync, in.Body)
 		if err := s.opts.Engine.Submit(ctx, job); err != nil {
+			slot.abandon(ctx)
 			return nil, s.submitFailure(job, err)
 		}
-		return &asyncOutput{Body: Ack{RequestID: job.RequestID, JobID: job.ID}}, nil
+		out := &asyncOutput{Body: Ack{RequestID: job.RequestID, JobID: job.ID}}
+		if slot != nil {
+			body, _ := json.Marshal(out.Body)
+			slot.complete(ctx, http.StatusOK, "application/json", body)
+		}
+		return out, nil
 	}
 }
 

@@ -20,6 +20,12 @@ type Runner interface {
 	Do(ctx context.Context, job *engine.Job) (*engine.Result, error)
 	// Ready reports whether jobs can be taken now.
 	Ready() bool
+	// Job returns a job of the named key, or engine.ErrJobNotFound.
+	Job(ctx context.Context, key, jobID string) (*engine.JobRecord, error)
+	// Redeliver sends an async job's webhook again.
+	Redeliver(ctx context.Context, key, jobID string) error
+	// Jobs returns the job store, which also keeps idempotent answers.
+	Jobs() engine.JobStore
 }
 
 // Options configures the HTTP front.
@@ -78,6 +84,7 @@ func New(opts Options) *Server {
 	s.api.UseMiddleware(s.authenticate)
 
 	s.registerRenderRoutes()
+	s.registerJobRoutes()
 	s.registerHealthRoutes()
 	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.Handle("GET /docs/assets/", docsAssetsHandler())

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/jobstore"
 )
 
 // countingRunner records how many jobs reach the engine, to prove that a
@@ -31,6 +32,14 @@ func (r *countingRunner) Do(_ context.Context, job *engine.Job) (*engine.Result,
 }
 
 func (r *countingRunner) Ready() bool { return true }
+
+func (r *countingRunner) Job(context.Context, string, string) (*engine.JobRecord, error) {
+	return nil, engine.ErrJobNotFound
+}
+
+func (r *countingRunner) Redeliver(context.Context, string, string) error { return engine.ErrJobNotFound }
+
+func (r *countingRunner) Jobs() engine.JobStore { return jobstore.NewMemory() }
 
 const testKey = "test-key"
 
