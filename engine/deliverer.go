@@ -149,7 +149,9 @@ func receiverHost(raw string) string {
 func (dl *Deliverer) attempt(ctx context.Context, d *Delivery) {
 	log := dl.logger.With("jobId", d.JobID, "requestId", d.RequestID)
 	d.Attempt++
-	callCtx, cancel := context.WithTimeout(ctx, dl.policy.Timeout)
+	// The notifier enforces the attempt's timeout and reports it; this
+	// bound only catches a notifier that fails to.
+	callCtx, cancel := context.WithTimeout(ctx, dl.policy.Timeout+time.Second)
 	result := dl.notifier.Deliver(callCtx, d)
 	cancel()
 	result.DurationMs = result.Duration.Milliseconds()

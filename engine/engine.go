@@ -38,6 +38,8 @@ type Options struct {
 	// fleet of processes must share one durable store.
 	Jobs     JobStore
 	Delivery DeliveryPolicy
+	// Retention is how long finished jobs stay in the job store. Default 7 days.
+	Retention time.Duration
 	// Concurrency bounds the render handlers running at once in this
 	// process; messages beyond it wait in the transport. Default 4.
 	Concurrency int
@@ -74,6 +76,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 7 * 24 * time.Hour
 	}
 	if opts.Transport == nil {
 		return nil, errors.New("engine: a transport is required")
@@ -166,6 +171,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.deliveriesDone = make(chan struct{})
 			go func() {
 				defer close(e.deliveriesDone)
+				go e.sweepJobs(deliveriesCtx)
 				e.deliverer.Run(deliveriesCtx)
 			}()
 		}
@@ -174,6 +180,24 @@ func (e *Engine) Start(ctx context.Context) error {
 		return fmt.Errorf("engine: router stopped at start: %w", err)
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// sweepJobs deletes jobs older than the retention, once at start and then
+// every tenth of the retention (at most hourly).
+func (e *Engine) sweepJobs(ctx context.Context) {
+	interval := min(e.opts.Retention/10, time.Hour)
+	for {
+		deleted, err := e.opts.Jobs.DeleteBefore(ctx, time.Now().Add(-e.opts.Retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			e.opts.Logger.Error("could not delete expired jobs", "error", err)
+		case deleted > 0:
+			e.opts.Logger.Info("deleted expired jobs", "count", deleted)
+		}
+		if sleep(ctx, interval) != nil {
+			return
+		}
 	}
 }
 

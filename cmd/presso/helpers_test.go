@@ -155,8 +155,16 @@ type receiver struct {
 }
 
 func newReceiver(t *testing.T, plan ...int) *receiver {
+	r := newUnstartedReceiver(t, plan...)
+	r.Start()
+	return r
+}
+
+// newUnstartedReceiver returns a receiver whose Listener may be replaced
+// before Start.
+func newUnstartedReceiver(t *testing.T, plan ...int) *receiver {
 	r := &receiver{plan: plan, got: make(chan struct{}, 100)}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.calls = append(r.calls, webhookCall{header: req.Header.Clone(), body: body, at: time.Now()})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/presso-dev/presso/configs"
 	"github.com/presso-dev/presso/engine"
@@ -161,6 +162,13 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		c.close()
 		return nil, err
 	}
+	var jobs struct {
+		Retention time.Duration `koanf:"retention"`
+	}
+	if err := cfg.Unmarshal("jobs", &jobs); err != nil {
+		c.close()
+		return nil, err
+	}
 	c.engine, err = engine.New(engine.Options{
 		Role:        role,
 		Transport:   c.transport,
@@ -169,6 +177,7 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		Notifier:    c.notifier,
 		Jobs:        c.jobs,
 		Delivery:    policy,
+		Retention:   jobs.Retention,
 		Concurrency: concurrency,
 		Logger:      logger,
 	})
