@@ -8,8 +8,12 @@ BIN := bin/presso
 # cover Latin, CJK and emoji text so that documents do not show empty boxes.
 DEBIAN_PACKAGES := chromium poppler-utils fonts-dejavu-core fonts-liberation fonts-noto-cjk fonts-noto-color-emoji
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+AS_POSTGRES := $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --" || echo "sudo -u postgres")
+# The tests of the PostgreSQL transport and job store use this database,
+# which `make test` creates on the machine's PostgreSQL 15.
+export PRESSO_TEST_POSTGRES_DSN ?= postgres://presso:presso@127.0.0.1:5432/presso_test?sslmode=disable
 
-.PHONY: run test build prepare vet
+.PHONY: run test build prepare vet postgres node-modules
 
 prepare:
 	@missing=""; \
@@ -31,5 +35,20 @@ run: prepare build
 vet:
 	$(GO) vet ./...
 
-test: prepare vet
+# Starts the machine's PostgreSQL 15 cluster and creates the test role and
+# database when they are missing.
+postgres:
+	@$(SUDO) pg_ctlcluster 15 main start 2>/dev/null || true
+	@for i in $$(seq 1 30); do $(AS_POSTGRES) psql -qtAc 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
+	@$(AS_POSTGRES) psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'presso'" | grep -q 1 || \
+		$(AS_POSTGRES) psql -qc "CREATE ROLE presso LOGIN PASSWORD 'presso'"
+	@$(AS_POSTGRES) psql -qtAc "SELECT 1 FROM pg_database WHERE datname = 'presso_test'" | grep -q 1 || \
+		$(AS_POSTGRES) createdb -O presso presso_test
+
+# The webhook tests check signatures with the npm package standardwebhooks,
+# an implementation independent of Presso's.
+node-modules:
+	@[ -d bin/node/node_modules/standardwebhooks ] || npm install --prefix bin/node standardwebhooks@1.1.1 --no-audit --no-fund --silent
+
+test: prepare postgres node-modules vet
 	$(GO) test -count=1 -timeout 25m ./...

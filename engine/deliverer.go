@@ -53,7 +53,7 @@ func NewDeliverer(store JobStore, notifier Notifier, policy DeliveryPolicy, publ
 // Enqueue makes d due now, unless the job's webhook was already delivered:
 // a redelivered notify message must not call the receiver twice.
 func (dl *Deliverer) Enqueue(ctx context.Context, d *Delivery) error {
-	if rec, err := dl.store.Get(ctx, d.JobID); err == nil && rec.State == StateDelivered {
+	if rec, err := dl.store.Get(ctx, d.JobID); err == nil && rec.DeliveredAt != nil {
 		dl.logger.Info("webhook already delivered; duplicate skipped", "jobId", d.JobID, "requestId", d.RequestID)
 		return nil
 	}

@@ -54,9 +54,10 @@ type JobStore interface {
 	Get(ctx context.Context, jobID string) (*JobRecord, error)
 	// SetState moves the job to state.
 	SetState(ctx context.Context, jobID string, state JobState) error
-	// SetResult records the render's outcome; the state becomes stored on
-	// success and failed on error, unless the job is async and succeeded,
-	// in which case delivery follows.
+	// SetResult records the render's outcome. The state becomes stored or
+	// failed for direct and sync jobs, and notifying for async jobs, whose
+	// webhook reports errors too. A job whose webhook was already delivered
+	// stays delivered, so a repeated render message does not reopen it.
 	SetResult(ctx context.Context, jobID string, result *Result) error
 
 	// ScheduleDelivery stores d as due at the given time, replacing any

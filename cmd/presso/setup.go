@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,12 +14,15 @@ import (
 
 	"github.com/presso-dev/presso/configs"
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/storages/presigned"
+	"github.com/presso-dev/presso/storages/selector"
 
 	// Every implementation that configuration can choose by name.
 	_ "github.com/presso-dev/presso/engine/jobstore"
 	_ "github.com/presso-dev/presso/notifiers/webhook"
 	_ "github.com/presso-dev/presso/renderers/chromium"
 	_ "github.com/presso-dev/presso/storages/local"
+	_ "github.com/presso-dev/presso/storages/s3"
 	_ "github.com/presso-dev/presso/transports/memory"
 )
 
@@ -130,9 +134,9 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 	}
 	// Every role builds the storage: API processes serve the local
 	// storage's document links, workers write documents.
-	if c.storage, err = engine.Storages.New(cfg.String("storage.kind"), deps); err != nil {
+	if c.storage, err = buildStorage(cfg, deps, logger); err != nil {
 		c.close()
-		return nil, fmt.Errorf("storage.kind: %w", err)
+		return nil, err
 	}
 	concurrency := 0
 	if role != engine.RoleAPI {
@@ -186,6 +190,39 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		return nil, err
 	}
 	return c, nil
+}
+
+// buildStorage wraps the configured default storage in a selector that
+// sends each document to the caller's presigned URL, to its key's own
+// bucket, or to the default storage.
+func buildStorage(cfg *configs.Config, deps engine.Deps, logger *slog.Logger) (engine.Storage, error) {
+	defaultStorage, err := engine.Storages.New(cfg.String("storage.kind"), deps)
+	if err != nil {
+		return nil, fmt.Errorf("storage.kind: %w", err)
+	}
+	var auth authConfig
+	if err := cfg.Unmarshal("auth", &auth); err != nil {
+		defaultStorage.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	perKey, err := selector.PerKeyFromConfig(ctx, auth.Keys, logger)
+	if err != nil {
+		defaultStorage.Close()
+		return nil, err
+	}
+	var uploaderConfig presigned.Config
+	if err := cfg.Unmarshal("storage.presigned", &uploaderConfig); err != nil {
+		selector.New(defaultStorage, perKey, nil).Close()
+		return nil, err
+	}
+	uploader, err := presigned.NewUploader(uploaderConfig, logger)
+	if err != nil {
+		selector.New(defaultStorage, perKey, nil).Close()
+		return nil, fmt.Errorf("storage.presigned: %w", err)
+	}
+	return selector.New(defaultStorage, perKey, uploader), nil
 }
 
 // close releases what build created, renderer last so that no job is cut

@@ -2,6 +2,7 @@ package jobstore
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -40,7 +41,7 @@ func NewMemory() *Memory {
 func (m *Memory) Create(_ context.Context, rec *engine.JobRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	copied := *rec
+	copied := cloneRecord(rec)
 	copied.State = engine.StateQueued
 	copied.UpdatedAt = copied.CreatedAt
 	m.jobs[rec.JobID] = &memoryJob{record: copied}
@@ -54,13 +55,13 @@ func (m *Memory) Get(_ context.Context, jobID string) (*engine.JobRecord, error)
 	if !ok {
 		return nil, engine.ErrJobNotFound
 	}
-	copied := job.record
-	copied.Attempts = slices.Clone(job.record.Attempts)
+	copied := cloneRecord(&job.record)
 	return &copied, nil
 }
 
-// update applies change to a job; a job the store never saw (created by
-// another process before a restart of this one) is skipped.
+// update applies change to a job, or returns ErrJobNotFound for a job the
+// store never saw, such as one created by another process before a restart
+// of this one. Callers that may meet such jobs ignore that error.
 func (m *Memory) update(jobID string, change func(*memoryJob)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -83,8 +84,7 @@ func (m *Memory) SetResult(_ context.Context, jobID string, result *engine.Resul
 
 func (m *Memory) ScheduleDelivery(_ context.Context, d *engine.Delivery, due time.Time) error {
 	return m.update(d.JobID, func(job *memoryJob) {
-		copied := *d
-		job.delivery = &copied
+		job.delivery = cloneDelivery(d)
 		job.pending = true
 		job.leasedUntil = time.Time{}
 		job.record.State = engine.StateNotifying
@@ -105,8 +105,7 @@ func (m *Memory) ClaimDeliveries(_ context.Context, now time.Time, lease time.Du
 			continue
 		}
 		job.leasedUntil = now.Add(lease)
-		copied := *job.delivery
-		claimed = append(claimed, &copied)
+		claimed = append(claimed, cloneDelivery(job.delivery))
 	}
 	return claimed, nil
 }
@@ -128,8 +127,7 @@ func (m *Memory) PendingDelivery(_ context.Context, jobID string) (*engine.Deliv
 	if !ok || job.delivery == nil {
 		return nil, engine.ErrJobNotFound
 	}
-	copied := *job.delivery
-	return &copied, nil
+	return cloneDelivery(job.delivery), nil
 }
 
 func idempotencySlot(key, idempotencyKey string) string { return key + "\x00" + idempotencyKey }
@@ -139,21 +137,20 @@ func (m *Memory) BeginIdempotent(_ context.Context, answer *engine.IdempotentAns
 	defer m.mu.Unlock()
 	slot := idempotencySlot(answer.Key, answer.IdempotencyKey)
 	if existing, ok := m.idempotent[slot]; ok {
-		copied := *existing
-		return &copied, nil
+		return cloneAnswer(existing), nil
 	}
-	copied := *answer
+	copied := cloneAnswer(answer)
 	copied.Pending = true
-	m.idempotent[slot] = &copied
+	m.idempotent[slot] = copied
 	return nil, nil
 }
 
 func (m *Memory) CompleteIdempotent(_ context.Context, answer *engine.IdempotentAnswer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	copied := *answer
+	copied := cloneAnswer(answer)
 	copied.Pending = false
-	m.idempotent[idempotencySlot(answer.Key, answer.IdempotencyKey)] = &copied
+	m.idempotent[idempotencySlot(answer.Key, answer.IdempotencyKey)] = copied
 	return nil
 }
 
@@ -189,12 +186,15 @@ func (m *Memory) Close() error { return nil }
 func applyResult(rec *engine.JobRecord, result *engine.Result) {
 	now := time.Now().UTC()
 	rec.RenderStatus = result.Status
-	rec.Error = result.Error
+	rec.Error = cloneJobError(result.Error)
 	rec.DocumentURL = result.DocumentURL
 	rec.IsCustomBucket = result.IsCustomBucket
 	rec.RenderedAt = &now
 	rec.RenderMillis = result.RenderDuration.Milliseconds()
 	switch {
+	case rec.DeliveredAt != nil:
+		// A render repeated after its webhook went out keeps the job delivered.
+		rec.State = engine.StateDelivered
 	case result.Status != engine.StatusSuccess && rec.Mode != engine.ModeAsync:
 		rec.State = engine.StateFailed
 	case rec.Mode == engine.ModeAsync:
@@ -207,14 +207,65 @@ func applyResult(rec *engine.JobRecord, result *engine.Result) {
 // finishDelivery records the end of a job's delivery on rec.
 func finishDelivery(rec *engine.JobRecord, delivered bool, reason *engine.JobError) {
 	rec.NextAttemptAt = nil
+	// An error of an earlier delivery round is replaced by the outcome of
+	// this one; a render error stays, since the webhook reported it.
+	earlierDeliveryError := rec.Error != nil && rec.Error.Code == engine.CodeDeliveryFailed
 	if delivered {
 		now := time.Now().UTC()
 		rec.DeliveredAt = &now
 		rec.State = engine.StateDelivered
+		if earlierDeliveryError {
+			rec.Error = nil
+		}
 		return
 	}
 	rec.State = engine.StateFailed
-	if rec.Error == nil {
-		rec.Error = reason
+	if rec.Error == nil || earlierDeliveryError {
+		rec.Error = cloneJobError(reason)
 	}
+}
+
+// The clone functions copy what pointers, slices and maps refer to, so that
+// no caller shares memory with the store: a record, delivery or answer
+// changed by its caller after a call leaves the stored one unchanged.
+
+// cloneRecord copies rec. Attempts is never nil in the copy, so that a job
+// without attempts encodes as "attempts": [] as the postgres store's does.
+func cloneRecord(rec *engine.JobRecord) engine.JobRecord {
+	copied := *rec
+	copied.Error = cloneJobError(rec.Error)
+	copied.RenderedAt = cloneTime(rec.RenderedAt)
+	copied.DeliveredAt = cloneTime(rec.DeliveredAt)
+	copied.NextAttemptAt = cloneTime(rec.NextAttemptAt)
+	copied.Attempts = append([]engine.Attempt{}, rec.Attempts...)
+	return copied
+}
+
+func cloneDelivery(d *engine.Delivery) *engine.Delivery {
+	copied := *d
+	copied.Webhook.Headers = maps.Clone(d.Webhook.Headers)
+	copied.Payload.Error = cloneJobError(d.Payload.Error)
+	return &copied
+}
+
+func cloneAnswer(answer *engine.IdempotentAnswer) *engine.IdempotentAnswer {
+	copied := *answer
+	copied.Body = slices.Clone(answer.Body)
+	return &copied
+}
+
+func cloneJobError(e *engine.JobError) *engine.JobError {
+	if e == nil {
+		return nil
+	}
+	copied := *e
+	return &copied
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	copied := *t
+	return &copied
 }

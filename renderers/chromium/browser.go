@@ -1,0 +1,245 @@
+package chromium
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/cdp"
+	"github.com/go-rod/rod/lib/launcher"
+	"github.com/go-rod/rod/lib/launcher/flags"
+	"github.com/go-rod/rod/lib/proto"
+	"github.com/go-rod/rod/lib/utils"
+)
+
+const (
+	// launchTimeout bounds the start of Chromium, up to a working DevTools
+	// connection.
+	launchTimeout = 30 * time.Second
+	// stopTimeout bounds each step of stopping Chromium: the polite
+	// Browser.close, then the wait after a kill.
+	stopTimeout = 10 * time.Second
+	// pingTimeout bounds the health check behind Ready.
+	pingTimeout = 2 * time.Second
+)
+
+// launchFlags are the Chromium flags set on top of rod's launcher defaults.
+// Without the ones that turn off background work (component updates, sync,
+// background networking, first-run tasks), Chromium keeps trying to reach
+// outside hosts. --hide-scrollbars keeps scrollbars out of screenshots, and
+// --font-render-hinting=none (set in newLauncher) draws text without
+// hinting, so glyph positions do not depend on the machine's font settings.
+var launchFlags = []flags.Flag{
+	"disable-dev-shm-usage",
+	"disable-gpu",
+	"no-first-run",
+	"disable-component-update",
+	"disable-background-networking",
+	"disable-sync",
+	"disable-default-apps",
+	"hide-scrollbars",
+	"mute-audio",
+}
+
+// browser is one running Chromium process and the DevTools connection to it.
+type browser struct {
+	launcher *launcher.Launcher
+	ws       *cdp.WebSocket
+	conn     *cdp.Client
+	// rod fans the connection's events out to every render and creates the
+	// incognito contexts. Commands go through session, not through rod.
+	rod *rod.Browser
+	// cancel ends rod's event fan-out.
+	cancel  context.CancelFunc
+	dataDir string
+	pid     int
+	version string
+	// exited is closed once the Chromium process has exited and its user
+	// data dir is removed.
+	exited chan struct{}
+}
+
+// launchBrowser starts Chromium from cfg.Chromium.Bin with an empty user
+// data dir of its own and connects to it.
+func launchBrowser(cfg Config) (*browser, error) {
+	bin, err := exec.LookPath(cfg.Chromium.Bin)
+	if err != nil {
+		return nil, fmt.Errorf("renderer.chromium.bin %q is not an executable file: %w; install Chromium (Debian: apt-get install chromium) or set renderer.chromium.bin", cfg.Chromium.Bin, err)
+	}
+	dataDir, err := os.MkdirTemp("", "presso-chromium-")
+	if err != nil {
+		return nil, fmt.Errorf("creating the Chromium user data dir failed: %w", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), launchTimeout)
+	defer cancel()
+	l := newLauncher(ctx, bin, dataDir, cfg.Chromium.Flags)
+	controlURL, err := l.Launch()
+	if err != nil {
+		killLauncher(l)
+		_ = os.RemoveAll(dataDir)
+		return nil, fmt.Errorf("starting Chromium (%s) failed: %w", bin, err)
+	}
+
+	b := &browser{launcher: l, dataDir: dataDir, pid: l.PID(), exited: make(chan struct{})}
+	go func() {
+		// Cleanup returns once the process has exited.
+		l.Cleanup()
+		close(b.exited)
+	}()
+	if err := b.connect(ctx, controlURL); err != nil {
+		_ = b.close()
+		return nil, fmt.Errorf("connecting to Chromium (%s) failed: %w", bin, err)
+	}
+	return b, nil
+}
+
+// newLauncher configures rod's launcher. rod takes defaults from a -rod
+// command-line flag, so every setting that could change where Chromium
+// comes from or how it runs is set explicitly here.
+func newLauncher(ctx context.Context, bin, dataDir string, extraFlags []string) *launcher.Launcher {
+	l := launcher.New().
+		Context(ctx).
+		Bin(bin).
+		UserDataDir(dataDir).
+		Headless(true).
+		// Chromium refuses to start as root with its sandbox on.
+		NoSandbox(os.Geteuid() == 0).
+		Delete(flags.ProxyServer).
+		Delete("auto-open-devtools-for-tabs").
+		// Leakless runs Chromium under a guard process that kills it when
+		// this process dies without calling Close.
+		Leakless(true)
+	for _, flag := range launchFlags {
+		l.Set(flag)
+	}
+	l.Set("font-render-hinting", "none")
+	for _, flag := range extraFlags {
+		name, value, _ := parseFlag(flag) // validated by Config.withDefaults
+		if value == "" {
+			l.Set(flags.Flag(name))
+		} else {
+			l.Set(flags.Flag(name), value)
+		}
+	}
+	return l
+}
+
+// killLauncher kills what a failed Launch may have left running.
+func killLauncher(l *launcher.Launcher) {
+	if l.PID() != 0 {
+		l.Kill()
+	}
+}
+
+// connect opens the DevTools connection and starts rod's event fan-out.
+func (b *browser) connect(ctx context.Context, controlURL string) error {
+	ws := &cdp.WebSocket{}
+	if err := ws.Connect(ctx, controlURL, nil); err != nil {
+		return err
+	}
+	b.ws = ws
+	b.conn = cdp.New().Logger(utils.LoggerQuiet).Start(ws)
+
+	// rod's event hub lives as long as this context, so it cannot be the
+	// launch context; the launch context bounds Connect below instead.
+	rodCtx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.rod = rod.New().
+		Context(rodCtx).
+		ControlURL("").
+		Client(b.conn).
+		Logger(utils.LoggerQuiet).
+		SlowMotion(0).
+		Trace(false).
+		Monitor("").
+		NoDefaultDevice()
+	connected := make(chan error, 1)
+	go func() { connected <- b.rod.Connect() }()
+	select {
+	case err := <-connected:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		cancel()
+		<-connected
+		return ctx.Err()
+	}
+
+	version, err := proto.BrowserGetVersion{}.Call(b.session(ctx, ""))
+	if err != nil {
+		return err
+	}
+	b.version = version.Product
+	return nil
+}
+
+// session returns a client for the target of id, or for the browser when
+// id is empty.
+func (b *browser) session(ctx context.Context, id proto.TargetSessionID) session {
+	return session{conn: b.conn, ctx: ctx, id: id}
+}
+
+// ping reports whether Chromium is running and responds to DevTools commands.
+func (b *browser) ping() bool {
+	select {
+	case <-b.exited:
+		return false
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	_, err := proto.BrowserGetVersion{}.Call(b.session(ctx, ""))
+	return err == nil
+}
+
+// close sends Browser.close, kills Chromium's process group if it has not
+// exited after stopTimeout, and removes the user data dir. It returns an
+// error only if a Chromium process may remain.
+func (b *browser) close() error {
+	exited := false
+	if b.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		// The connection often closes before the response arrives, so the
+		// error means nothing. The wait on exited below is the check.
+		_ = proto.BrowserClose{}.Call(b.session(ctx, ""))
+		cancel()
+		exited = b.waitExit(stopTimeout)
+	}
+
+	var err error
+	if !exited {
+		b.launcher.Kill()
+		if !b.waitExit(stopTimeout) {
+			err = fmt.Errorf("chromium (pid %d) did not exit after SIGKILL within %s", b.pid, stopTimeout)
+		}
+	}
+
+	if b.cancel != nil {
+		b.cancel()
+	}
+	if b.ws != nil {
+		_ = b.ws.Close()
+	}
+	if rmErr := os.RemoveAll(b.dataDir); rmErr != nil {
+		err = errors.Join(err, fmt.Errorf("removing the Chromium user data dir failed: %w", rmErr))
+	}
+	return err
+}
+
+// waitExit reports whether Chromium exits within d.
+func (b *browser) waitExit(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-b.exited:
+		return true
+	case <-timer.C:
+		return false
+	}
+}

@@ -1,0 +1,85 @@
+package chromium
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultBin     = "/usr/bin/chromium"
+)
+
+// minTimeout rejects timeouts that are almost certainly a missing unit: a
+// bare number such as `timeout: 30` decodes as 30 nanoseconds.
+const minTimeout = time.Second
+
+// Config configures the renderer; it is the "renderer" section of the
+// configuration. A zero field takes its default.
+type Config struct {
+	// Timeout is the time limit of one render, from the moment it gets a
+	// page to the last byte written, every wait included. A shorter
+	// deadline on the context given to Render wins. Default: 30s.
+	Timeout time.Duration `koanf:"timeout"`
+	// Chromium configures the browser process.
+	Chromium ChromiumConfig `koanf:"chromium"`
+}
+
+// ChromiumConfig is the "renderer.chromium" section of the configuration.
+type ChromiumConfig struct {
+	// Bin is the path of the Chromium executable. The renderer never
+	// downloads a browser. Default: /usr/bin/chromium.
+	Bin string `koanf:"bin"`
+	// MaxPages is the number of renders that run at once, each in its own
+	// page; further calls to Render wait for a free page. Default (0): the
+	// number of CPUs.
+	MaxPages int `koanf:"max_pages"`
+	// Flags are extra Chromium command-line flags, each "--name" or
+	// "--name=value". A flag that the renderer also sets is replaced by the
+	// given one. Optional.
+	Flags []string `koanf:"flags"`
+}
+
+// withDefaults returns c with defaults in place of zero fields, or an error
+// naming the configuration key of the first invalid field.
+func (c Config) withDefaults() (Config, error) {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Chromium.Bin == "" {
+		c.Chromium.Bin = DefaultBin
+	}
+	if c.Chromium.MaxPages == 0 {
+		c.Chromium.MaxPages = runtime.NumCPU()
+	}
+
+	if c.Timeout < minTimeout {
+		return c, fmt.Errorf("renderer.timeout must be at least %s, got %s: give a duration with a unit, such as 30s", minTimeout, c.Timeout)
+	}
+	if c.Chromium.MaxPages < 0 {
+		return c, fmt.Errorf("renderer.chromium.max_pages must be positive, or 0 for the number of CPUs, got %d", c.Chromium.MaxPages)
+	}
+	for i, flag := range c.Chromium.Flags {
+		if _, _, err := parseFlag(flag); err != nil {
+			return c, fmt.Errorf("renderer.chromium.flags[%d]: %w", i, err)
+		}
+	}
+	return c, nil
+}
+
+// parseFlag splits "--name=value" into its name and value; value is empty
+// for a flag without one.
+func parseFlag(flag string) (name, value string, err error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(flag), "--")
+	if !ok {
+		return "", "", fmt.Errorf("invalid flag %q: a Chromium flag starts with --, such as --lang=en-US", flag)
+	}
+	name, value, _ = strings.Cut(rest, "=")
+	if name == "" || strings.ContainsAny(name, " \t") {
+		return "", "", fmt.Errorf("invalid flag %q: the name after -- must be one word, such as --lang=en-US", flag)
+	}
+	return name, value, nil
+}

@@ -1,0 +1,219 @@
+package chromium
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/presso-dev/presso/engine"
+)
+
+func init() {
+	engine.Renderers.Register("chromium", New)
+}
+
+var _ engine.Renderer = (*Renderer)(nil)
+
+// errClosed is returned by Render after Close.
+var errClosed = fmt.Errorf("chromium renderer is closed: %w", engine.ErrShuttingDown)
+
+// Renderer renders jobs in one long-lived Chromium process, at most
+// Config.Chromium.MaxPages at once, each in a fresh incognito tab.
+type Renderer struct {
+	cfg     Config
+	logger  *slog.Logger
+	browser *browser
+	// slots holds one value per render under way.
+	slots chan struct{}
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds a renderer from the "renderer" section of deps.Config. It is
+// the factory registered under the name "chromium".
+func New(deps engine.Deps) (engine.Renderer, error) {
+	var cfg Config
+	if deps.Config != nil {
+		if err := deps.Config.Unmarshal("renderer", &cfg); err != nil {
+			return nil, fmt.Errorf("reading the renderer configuration failed: %w", err)
+		}
+	}
+	r, err := NewWithConfig(cfg, deps.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewWithConfig fills the defaults of cfg, checks it and starts Chromium.
+// A nil logger logs to slog.Default(). The caller must call Close.
+func NewWithConfig(cfg Config, logger *slog.Logger) (*Renderer, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("renderer", "chromium")
+
+	b, err := launchBrowser(cfg)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("chromium started", "version", b.version, "pid", b.pid, "maxPages", cfg.Chromium.MaxPages, "timeout", cfg.Timeout)
+	return &Renderer{
+		cfg:     cfg,
+		logger:  logger,
+		browser: b,
+		slots:   make(chan struct{}, cfg.Chromium.MaxPages),
+	}, nil
+}
+
+// Render loads the job's page and writes its PDF or screenshot to w. It
+// first waits for a free page for as long as ctx allows. The render itself
+// is bounded by Config.Timeout or the deadline of ctx, whichever is sooner.
+func (r *Renderer) Render(ctx context.Context, job *engine.Job, w io.Writer) error {
+	if r.closed.Load() {
+		return errClosed
+	}
+	logger := r.logger.With("jobId", job.ID, "requestId", job.RequestID)
+
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a free chromium page: %w", ctx.Err())
+	}
+	defer func() { <-r.slots }()
+
+	limit := r.cfg.Timeout
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < limit {
+		limit = max(time.Until(deadline), 0)
+	}
+	renderCtx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+
+	started := time.Now()
+	counter := &countingWriter{w: w}
+	err := r.render(renderCtx, job, counter, limit, logger)
+	if err != nil {
+		logger.Debug("render failed", "kind", job.Kind, "duration", time.Since(started), "error", err)
+		return err
+	}
+	logger.Debug("render finished", "kind", job.Kind, "duration", time.Since(started), "bytes", counter.n)
+	return nil
+}
+
+// render runs one job in a fresh tab: check the request, open the tab,
+// load the content, write the output.
+func (r *Renderer) render(ctx context.Context, job *engine.Job, w io.Writer, limit time.Duration, logger *slog.Logger) error {
+	req := &job.Request
+	c, err := contentOf(req)
+	if err != nil {
+		return err
+	}
+	var (
+		printing printJob
+		shooting screenshotJob
+		stage    string
+	)
+	switch job.Kind {
+	case engine.KindPDF:
+		printing, err = newPrintJob(req.Page.PDF)
+		stage = "print"
+	case engine.KindScreenshot:
+		shooting, err = newScreenshotJob(req)
+		stage = "screenshot"
+	default:
+		err = engine.Errorf(engine.CodeInvalidRequest, "unknown job kind %q: use pdf or screenshot", job.Kind)
+	}
+	if err != nil {
+		return err
+	}
+
+	p, err := openPage(ctx, r.browser)
+	if err != nil {
+		return stageError(ctx, "navigation", limit, err)
+	}
+	defer func() {
+		if err := p.close(); err != nil {
+			logger.Warn("closing the render's tab failed", "error", err)
+		}
+	}()
+
+	if err := p.prepare(req.Viewport(), needsNetwork(c.waitUntil)); err != nil {
+		return stageError(ctx, "navigation", limit, err)
+	}
+	watcher := watchPage(ctx, p, logger)
+	if err := load(ctx, p, watcher, c); err != nil {
+		return stageError(ctx, "navigation", limit, err)
+	}
+
+	if job.Kind == engine.KindPDF {
+		err = printPDF(p, printing, w)
+	} else {
+		err = capture(p, shooting, w)
+	}
+	if err != nil {
+		return stageError(ctx, stage, limit, err)
+	}
+	return nil
+}
+
+// stageError turns the error of one render stage into the error Render
+// returns: JobErrors unchanged, a timeout JobError when the render's
+// deadline has passed, and the caller's cancellation as it is.
+func stageError(ctx context.Context, stage string, limit time.Duration, err error) error {
+	var jobErr *engine.JobError
+	switch {
+	case errors.As(err, &jobErr):
+		return jobErr
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return engine.Errorf(engine.CodeTimeout, "timed out after %s waiting for %s", limit.Round(time.Millisecond), stage)
+	case ctx.Err() != nil:
+		return fmt.Errorf("render cancelled during %s: %w", stage, ctx.Err())
+	}
+	return fmt.Errorf("chromium %s stage failed: %w", stage, err)
+}
+
+// Ready reports whether Chromium is running and responds to DevTools
+// commands. It sends one command, so it takes up to two seconds when
+// Chromium hangs.
+func (r *Renderer) Ready() bool {
+	return !r.closed.Load() && r.browser.ping()
+}
+
+// Close stops Chromium and removes its user data dir. Renders still under
+// way fail; callers stop submitting jobs and let the running ones finish
+// first. Close is safe to call more than once.
+func (r *Renderer) Close() error {
+	r.closeOnce.Do(func() {
+		r.closed.Store(true)
+		r.closeErr = r.browser.close()
+		if r.closeErr != nil {
+			r.logger.Error("stopping chromium failed", "pid", r.browser.pid, "error", r.closeErr)
+			return
+		}
+		r.logger.Info("chromium stopped", "pid", r.browser.pid)
+	})
+	return r.closeErr
+}
+
+// countingWriter counts the bytes written through it, for the log.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
