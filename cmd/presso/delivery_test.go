@@ -1,17 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/presso-dev/presso/engine"
 )
@@ -23,6 +27,25 @@ var deliverySettings = map[string]any{
 	"webhook.max_attempts":    5,
 	"webhook.poll_interval":   "20ms",
 	"webhook.timeout":         "2s",
+}
+
+// forEachJobStore runs test on the memory job store and on the PostgreSQL
+// one, whose tables get a prefix of their own.
+func forEachJobStore(t *testing.T, test func(t *testing.T, store map[string]any)) {
+	t.Run("memory", func(t *testing.T) { test(t, map[string]any{"jobs.store": "memory"}) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("PRESSO_TEST_POSTGRES_DSN")
+		if dsn == "" {
+			if os.Getenv("CI") != "" {
+				t.Fatal("PRESSO_TEST_POSTGRES_DSN is not set: run make test, which starts PostgreSQL")
+			}
+			t.Skip("PRESSO_TEST_POSTGRES_DSN is not set: run make test, which starts PostgreSQL")
+		}
+		prefix := fmt.Sprintf("presso_e2e_%d_", time.Now().UnixNano()%1_000_000_000)
+		// Registered first, so it runs after the service's own cleanup.
+		t.Cleanup(func() { dropTables(t, dsn, prefix) })
+		test(t, map[string]any{"jobs.store": "postgres", "jobs.postgres.dsn": dsn, "jobs.postgres.table_prefix": prefix})
+	})
 }
 
 func withSettings(base map[string]any, extra map[string]any) map[string]any {
@@ -88,7 +111,11 @@ func (s *testService) waitForState(t *testing.T, jobID string, state engine.JobS
 }
 
 func TestWebhookRetriesWithGrowingPauses(t *testing.T) {
-	svc := startService(t, deliverySettings)
+	forEachJobStore(t, testWebhookRetriesWithGrowingPauses)
+}
+
+func testWebhookRetriesWithGrowingPauses(t *testing.T, store map[string]any) {
+	svc := startService(t, withSettings(deliverySettings, store))
 	const jobs = 12
 	receivers := make([]*receiver, jobs)
 	jobIDs := make([]string, jobs)
@@ -131,7 +158,11 @@ func TestWebhookRetriesWithGrowingPauses(t *testing.T) {
 }
 
 func TestWebhookTimeoutGoneAndLateReceiver(t *testing.T) {
-	svc := startService(t, withSettings(deliverySettings, map[string]any{"webhook.timeout": "300ms"}))
+	forEachJobStore(t, testWebhookTimeoutGoneAndLateReceiver)
+}
+
+func testWebhookTimeoutGoneAndLateReceiver(t *testing.T, store map[string]any) {
+	svc := startService(t, withSettings(withSettings(deliverySettings, store), map[string]any{"webhook.timeout": "300ms"}))
 
 	t.Run("slow receiver is retried", func(t *testing.T) {
 		var calls atomic.Int32
@@ -197,7 +228,11 @@ func TestWebhookTimeoutGoneAndLateReceiver(t *testing.T) {
 }
 
 func TestHangingReceiverDoesNotDelayOthers(t *testing.T) {
-	svc := startService(t, withSettings(deliverySettings, map[string]any{"webhook.timeout": "20s", "renderer.chromium.max_pages": 2}))
+	forEachJobStore(t, testHangingReceiverDoesNotDelayOthers)
+}
+
+func testHangingReceiverDoesNotDelayOthers(t *testing.T, store map[string]any) {
+	svc := startService(t, withSettings(withSettings(deliverySettings, store), map[string]any{"webhook.timeout": "20s", "renderer.chromium.max_pages": 2}))
 	release := make(chan struct{})
 	var entered, finished atomic.Int32
 	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -229,8 +264,12 @@ func TestHangingReceiverDoesNotDelayOthers(t *testing.T) {
 }
 
 func TestJobsAPIIdempotencyAndRedelivery(t *testing.T) {
+	forEachJobStore(t, testJobsAPIIdempotencyAndRedelivery)
+}
+
+func testJobsAPIIdempotencyAndRedelivery(t *testing.T, store map[string]any) {
 	otherKey := "other-test-key"
-	svc := startService(t, withSettings(deliverySettings, map[string]any{
+	svc := startService(t, withSettings(withSettings(deliverySettings, store), map[string]any{
 		"auth.keys": []any{
 			map[string]any{"name": testKeyName, "key": testKey, "signing_secret": "whsec_" + b64("0123456789abcdef0123456789abcdef")},
 			map[string]any{"name": "other", "key": otherKey, "signing_secret": newSecret()},
@@ -325,7 +364,11 @@ func TestJobsAPIIdempotencyAndRedelivery(t *testing.T) {
 }
 
 func TestDeliveryFailsAfterLastAttempt(t *testing.T) {
-	svc := startService(t, withSettings(deliverySettings, map[string]any{"webhook.max_attempts": 3, "webhook.max_backoff": "100ms"}))
+	forEachJobStore(t, testDeliveryFailsAfterLastAttempt)
+}
+
+func testDeliveryFailsAfterLastAttempt(t *testing.T, store map[string]any) {
+	svc := startService(t, withSettings(withSettings(deliverySettings, store), map[string]any{"webhook.max_attempts": 3, "webhook.max_backoff": "100ms"}))
 	broken := newReceiver(t, 500, 500, 500, 500, 500)
 	_, jobID := svc.submitAsync(t, broken.URL, "broken")
 	rec := svc.waitForState(t, jobID, engine.StateFailed)
@@ -338,5 +381,19 @@ func TestDeliveryFailsAfterLastAttempt(t *testing.T) {
 	}
 	if rec.RenderStatus != engine.StatusSuccess {
 		t.Errorf("render status %q: the render itself succeeded", rec.RenderStatus)
+	}
+}
+
+func dropTables(t *testing.T, dsn, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Errorf("connect to drop test tables: %v", err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %sjobs, %sidempotency", prefix, prefix)); err != nil {
+		t.Errorf("drop test tables: %v", err)
 	}
 }
