@@ -24,6 +24,7 @@ type Deliverer struct {
 	policy    DeliveryPolicy
 	publisher message.Publisher
 	logger    *slog.Logger
+	metrics   *Metrics
 
 	// OnFinished, when set, is called when a delivery ends, delivered or failed.
 	OnFinished func(jobID string)
@@ -155,6 +156,7 @@ func (dl *Deliverer) attempt(ctx context.Context, d *Delivery) {
 	result := dl.notifier.Deliver(callCtx, d)
 	cancel()
 	result.DurationMs = result.Duration.Milliseconds()
+	dl.metrics.CountAttempt(result)
 	if err := dl.store.RecordAttempt(ctx, d.JobID, result); err != nil {
 		log.Error("could not record webhook attempt", "attempt", d.Attempt, "error", err)
 	}

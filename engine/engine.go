@@ -44,6 +44,8 @@ type Options struct {
 	// process; messages beyond it wait in the transport. Default 4.
 	Concurrency int
 	Logger      *slog.Logger
+	// Metrics receives the pipeline's Prometheus series; nil records nothing.
+	Metrics *Metrics
 }
 
 // Engine runs a Watermill router with the halves of the pipeline that its
@@ -131,14 +133,16 @@ func New(opts Options) (*Engine, error) {
 	if runsWorker {
 		e.deliverer = NewDeliverer(opts.Jobs, opts.Notifier, opts.Delivery, publisher, opts.Logger)
 		e.deliverer.OnFinished = e.finish
+		e.deliverer.metrics = opts.Metrics
 		e.worker = NewWorker(opts.Renderer, opts.Storage, opts.Jobs, e.deliverer, publisher, opts.Logger)
 		e.worker.OnFinished = e.finish
+		e.worker.metrics = opts.Metrics
 		sub, err := opts.Transport.Subscriber(GroupWorkers)
 		if err != nil {
 			return nil, fmt.Errorf("engine: subscribe to render jobs: %w", err)
 		}
 		slots := make(chan struct{}, opts.Concurrency)
-		router.AddConsumerHandler("render", TopicRender, sub, limit(slots, e.worker.HandleRender))
+		router.AddConsumerHandler("render", TopicRender, sub, limit(slots, opts.Metrics, e.worker.HandleRender))
 		router.AddConsumerHandler("notify", TopicNotify, sub, e.worker.HandleNotify)
 	}
 	return e, nil
@@ -146,14 +150,21 @@ func New(opts Options) (*Engine, error) {
 
 // limit bounds how many calls of handler run at once, because an in-memory
 // transport hands every queued message to the router at the same time.
-func limit(slots chan struct{}, handler message.NoPublishHandlerFunc) message.NoPublishHandlerFunc {
+func limit(slots chan struct{}, metrics *Metrics, handler message.NoPublishHandlerFunc) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
+		metrics.AddQueueDepth(1)
 		select {
 		case slots <- struct{}{}:
+			metrics.AddQueueDepth(-1)
 		case <-msg.Context().Done():
+			metrics.AddQueueDepth(-1)
 			return msg.Context().Err()
 		}
-		defer func() { <-slots }()
+		metrics.AddRendersInFlight(1)
+		defer func() {
+			metrics.AddRendersInFlight(-1)
+			<-slots
+		}()
 		return handler(msg)
 	}
 }

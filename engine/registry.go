@@ -20,6 +20,9 @@ type Deps struct {
 	Config ConfigSource
 	Logger *slog.Logger
 	Keys   *Keyring
+	// Metrics lets an implementation count its own events, such as browser
+	// restarts; it may be nil.
+	Metrics *Metrics
 }
 
 // Factory builds an implementation from configuration.

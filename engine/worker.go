@@ -25,6 +25,7 @@ type Worker struct {
 	deliverer *Deliverer
 	publisher message.Publisher
 	logger    *slog.Logger
+	metrics   *Metrics
 	// TempDir receives documents between rendering and storage; empty
 	// means the system's temporary folder.
 	TempDir string
@@ -71,7 +72,9 @@ func (w *Worker) HandleRender(msg *message.Message) error {
 		defer cancel()
 	}
 	w.setState(ctx, job.ID, StateRendering, log)
+	w.metrics.ObserveStage(job.Kind, "queue", time.Since(job.CreatedAt))
 	result := w.process(ctx, &job, log)
+	w.metrics.CountJob(&job, result.Status)
 	if err := w.store.SetResult(ctx, job.ID, result); err != nil && !errors.Is(err, ErrJobNotFound) {
 		log.Error("could not record the render result", "error", err)
 	}
@@ -114,6 +117,7 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 			return w.failed(job, err, log, "render failed")
 		}
 		elapsed := time.Since(started)
+		w.metrics.ObserveStage(job.Kind, "render", elapsed)
 		log.Info("rendered", "durationMs", elapsed.Milliseconds(), "bytes", buf.Len())
 		return &Result{
 			JobID: job.ID, RequestID: job.RequestID, Status: StatusSuccess,
@@ -142,6 +146,7 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 	if err != nil {
 		return w.failed(job, fmt.Errorf("rewind temporary file: %w", err), log, "render failed")
 	}
+	w.metrics.ObserveStage(job.Kind, "render", elapsed)
 	log.Info("rendered", "durationMs", elapsed.Milliseconds(), "bytes", size)
 
 	storeStarted := time.Now()
@@ -149,6 +154,7 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 	if err != nil {
 		return w.failed(job, err, log, "store failed")
 	}
+	w.metrics.ObserveStage(job.Kind, "store", time.Since(storeStarted))
 	log.Info("stored", "durationMs", time.Since(storeStarted).Milliseconds(), "documentKey", stored.Key, "customBucket", stored.IsCustomBucket)
 	return &Result{
 		JobID: job.ID, RequestID: job.RequestID, Status: StatusSuccess,

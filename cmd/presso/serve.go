@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/presso-dev/presso/configs"
 	"github.com/presso-dev/presso/engine"
 	"github.com/presso-dev/presso/transports/httpapi"
@@ -124,6 +126,7 @@ func newService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (
 		Engine:        c.engine,
 		Keys:          c.keys,
 		Documents:     documents,
+		Metrics:       promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}),
 		RenderTimeout: renderer.Timeout,
 		MaxBodyBytes:  server.MaxBodyBytes,
 		Logger:        logger,

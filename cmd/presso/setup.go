@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/presso-dev/presso/configs"
 	"github.com/presso-dev/presso/engine"
 	"github.com/presso-dev/presso/storages/presigned"
@@ -113,6 +116,8 @@ type components struct {
 	notifier  engine.Notifier
 	jobs      engine.JobStore
 	engine    *engine.Engine
+	// registry holds the Prometheus series served at /metrics.
+	registry *prometheus.Registry
 }
 
 // build creates the implementations named in the configuration and an
@@ -122,8 +127,11 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 	if err != nil {
 		return nil, err
 	}
-	deps := engine.Deps{Config: cfg, Logger: logger, Keys: keys}
-	c := &components{keys: keys}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := engine.NewMetrics(registry)
+	deps := engine.Deps{Config: cfg, Logger: logger, Keys: keys, Metrics: metrics}
+	c := &components{keys: keys, registry: registry}
 
 	if c.transport, err = engine.Transports.New(cfg.String("transport.kind"), deps); err != nil {
 		return nil, fmt.Errorf("transport.kind: %w", err)
@@ -182,6 +190,7 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		Jobs:        c.jobs,
 		Delivery:    policy,
 		Retention:   jobs.Retention,
+		Metrics:     metrics,
 		Concurrency: concurrency,
 		Logger:      logger,
 	})

@@ -41,6 +41,9 @@ type Options struct {
 	// QueueWait is how long a direct or sync job may wait for a free
 	// renderer before its render starts. Default 15s.
 	QueueWait time.Duration
+	// Metrics serves GET /metrics in the Prometheus format; nil leaves the
+	// route out.
+	Metrics http.Handler
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 10 MiB.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -88,6 +91,9 @@ func New(opts Options) *Server {
 	s.registerHealthRoutes()
 	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.Handle("GET /docs/assets/", docsAssetsHandler())
+	if opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", opts.Metrics)
+	}
 	if opts.Documents != nil {
 		s.mux.Handle(engine.DocumentPath, opts.Documents)
 	}

@@ -37,7 +37,9 @@ func (r *countingRunner) Job(context.Context, string, string) (*engine.JobRecord
 	return nil, engine.ErrJobNotFound
 }
 
-func (r *countingRunner) Redeliver(context.Context, string, string) error { return engine.ErrJobNotFound }
+func (r *countingRunner) Redeliver(context.Context, string, string) error {
+	return engine.ErrJobNotFound
+}
 
 func (r *countingRunner) Jobs() engine.JobStore { return jobstore.NewMemory() }
 
