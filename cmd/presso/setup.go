@@ -26,7 +26,9 @@ import (
 	_ "github.com/presso-dev/presso/renderers/chromium"
 	_ "github.com/presso-dev/presso/storages/local"
 	_ "github.com/presso-dev/presso/storages/s3"
+	_ "github.com/presso-dev/presso/transports/kafka"
 	_ "github.com/presso-dev/presso/transports/memory"
+	_ "github.com/presso-dev/presso/transports/postgres"
 )
 
 // setFlags collects repeated --set key=value flags.
