@@ -46,7 +46,40 @@ type Options struct {
 	Logger      *slog.Logger
 	// Metrics receives the pipeline's Prometheus series; nil records nothing.
 	Metrics *Metrics
+	// Queue bounds the jobs waiting to render; zero values mean no bound.
+	Queue QueueLimits
+	// ShutdownTimeout bounds how long Close waits for running handlers.
+	// Default 30s.
+	ShutdownTimeout time.Duration
 }
+
+// QueueLimits bound the jobs that wait to render, so that a burst is
+// answered with "retry later" instead of a queue that grows without bound.
+type QueueLimits struct {
+	// MaxQueued bounds the queued jobs of all keys. 0 means no bound.
+	MaxQueued int `koanf:"max_queued"`
+	// MaxQueuedPerKey bounds the queued jobs of one API key. 0 means no bound.
+	MaxQueuedPerKey int `koanf:"max_queued_per_key"`
+}
+
+// QueueFullError is returned by Submit and Do when a queue bound is reached.
+type QueueFullError struct {
+	// PerKey is true when the key's own bound was reached, false for the
+	// bound of all keys.
+	PerKey bool
+	Limit  int
+}
+
+func (e *QueueFullError) Error() string {
+	if e.PerKey {
+		return fmt.Sprintf("this API key already has %d jobs waiting to render (limits.max_queued_per_key)", e.Limit)
+	}
+	return fmt.Sprintf("%d jobs are already waiting to render (limits.max_queued)", e.Limit)
+}
+
+// staleQueuedAfter is the age after which a queued job no longer counts
+// against the queue bounds: it was most likely lost with a crashed process.
+const staleQueuedAfter = time.Hour
 
 // Engine runs a Watermill router with the halves of the pipeline that its
 // role needs, and is what the HTTP front and embedding programs call.
@@ -82,6 +115,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = 7 * 24 * time.Hour
 	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
 	if opts.Transport == nil {
 		return nil, errors.New("engine: a transport is required")
 	}
@@ -93,7 +129,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("engine: role %s needs a renderer, a storage and a notifier", opts.Role)
 	}
 
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, watermill.NewSlogLogger(opts.Logger.With("component", "router")))
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: opts.ShutdownTimeout}, watermill.NewSlogLogger(opts.Logger.With("component", "router")))
 	if err != nil {
 		return nil, fmt.Errorf("engine: create router: %w", err)
 	}
@@ -248,12 +284,36 @@ func (e *Engine) Do(ctx context.Context, job *Job) (*Result, error) {
 }
 
 func (e *Engine) record(ctx context.Context, job *Job) error {
+	if err := e.checkQueue(ctx, job.Key); err != nil {
+		return err
+	}
 	err := e.opts.Jobs.Create(ctx, &JobRecord{
 		JobID: job.ID, RequestID: job.RequestID, Key: job.Key,
 		Mode: job.Mode, Kind: job.Kind, CreatedAt: job.CreatedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("record job %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// checkQueue refuses a job once a queue bound is reached. The count and the
+// creation that follows are not atomic, so concurrent requests may pass a
+// bound by a few jobs.
+func (e *Engine) checkQueue(ctx context.Context, key string) error {
+	limits := e.opts.Queue
+	if limits.MaxQueued <= 0 && limits.MaxQueuedPerKey <= 0 {
+		return nil
+	}
+	total, forKey, err := e.opts.Jobs.CountQueued(ctx, key, time.Now().Add(-staleQueuedAfter))
+	if err != nil {
+		return fmt.Errorf("count queued jobs: %w", err)
+	}
+	if limits.MaxQueuedPerKey > 0 && forKey >= limits.MaxQueuedPerKey {
+		return &QueueFullError{PerKey: true, Limit: limits.MaxQueuedPerKey}
+	}
+	if limits.MaxQueued > 0 && total >= limits.MaxQueued {
+		return &QueueFullError{Limit: limits.MaxQueued}
 	}
 	return nil
 }
@@ -295,6 +355,14 @@ func (e *Engine) Redeliver(ctx context.Context, key, jobID string) error {
 
 // Jobs returns the engine's job store.
 func (e *Engine) Jobs() JobStore { return e.opts.Jobs }
+
+// StopAccepting makes Submit and Do fail with ErrShuttingDown, so that
+// callers are told to retry elsewhere while the process drains.
+func (e *Engine) StopAccepting() {
+	if e.dispatcher != nil {
+		e.dispatcher.Close()
+	}
+}
 
 // Ready reports whether the engine can take jobs: its renderer is up when
 // it renders, and it is not shutting down.

@@ -88,6 +88,11 @@ type JobStore interface {
 	// with the same key runs again.
 	ForgetIdempotent(ctx context.Context, key, idempotencyKey string) error
 
+	// CountQueued returns how many jobs created after since are still
+	// queued, in all and for the named key. Jobs queued longer are left
+	// out, so that a job lost by a crashed process does not hold a slot.
+	CountQueued(ctx context.Context, key string, since time.Time) (total, forKey int, err error)
+
 	// DeleteBefore removes jobs and idempotent answers created before t.
 	DeleteBefore(ctx context.Context, t time.Time) (int, error)
 	Close() error

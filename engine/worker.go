@@ -61,6 +61,10 @@ func (w *Worker) HandleRender(msg *message.Message) error {
 
 	if job.Mode != ModeAsync && !job.Deadline.IsZero() && time.Now().After(job.Deadline) {
 		log.Warn("job skipped: its caller stopped waiting", "deadline", job.Deadline)
+		skipped := FailedResult(&job, Errorf(CodeTimeout, "job waited in the queue past its caller's deadline %s", job.Deadline.Format(time.RFC3339)))
+		if err := w.store.SetResult(msg.Context(), job.ID, skipped); err != nil && !errors.Is(err, ErrJobNotFound) {
+			log.Error("could not record the skipped job", "error", err)
+		}
 		w.finished(job.ID)
 		return nil
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/presso-dev/presso/configs"
+	"github.com/presso-dev/presso/engine"
 )
 
 const (
@@ -77,7 +78,7 @@ func startService(t *testing.T, overrides map[string]any) *testService {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := newService(context.Background(), cfg, logger)
+	svc, err := newService(context.Background(), cfg, engine.RoleAll, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

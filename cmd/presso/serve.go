@@ -26,13 +26,22 @@ type serverConfig struct {
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 }
 
+type workerConfig struct {
+	Addr string `koanf:"addr"`
+}
+
 func runServe(args []string) error {
 	fs := flag.NewFlagSet("presso serve", flag.ContinueOnError)
 	configFile := fs.String("config", "", "YAML configuration file; every key and default is in configs/presso.yaml")
+	roleFlag := fs.String("role", "all", "what this process runs: all (API and rendering), api (HTTP front, no browser) or worker (rendering and webhooks, health and metrics only)")
 	sets := setFlags{}
 	fs.Var(sets, "set", "override one configuration key, key=value; repeatable")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	role := engine.Role(*roleFlag)
+	if role != engine.RoleAll && role != engine.RoleAPI && role != engine.RoleWorker {
+		return fmt.Errorf("--role %q is invalid: use all, api or worker", *roleFlag)
 	}
 	cfg, err := configs.Load(*configFile, sets)
 	if err != nil {
@@ -42,31 +51,42 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	logger = logger.With("role", string(role))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	svc, err := newService(ctx, cfg, logger)
+	svc, err := newService(ctx, cfg, role, logger)
 	if err != nil {
 		return err
 	}
-	if err := checkListenAddress(svc.server.Addr, svc.keys, logger); err != nil {
+
+	addr := svc.server.Addr
+	handler := svc.api.Handler()
+	if role == engine.RoleWorker {
+		var worker workerConfig
+		if err := cfg.Unmarshal("worker", &worker); err != nil {
+			svc.shutdown(context.Background())
+			return err
+		}
+		addr, handler = worker.Addr, svc.healthHandler()
+	} else if err := checkListenAddress(addr, svc.keys, logger); err != nil {
 		svc.shutdown(context.Background())
 		return err
 	}
-	listener, err := net.Listen("tcp", svc.server.Addr)
+	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		svc.shutdown(context.Background())
-		return fmt.Errorf("server.addr %s: %w", svc.server.Addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	httpServer := &http.Server{
-		Handler:           svc.api.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(listener) }()
 	logger.Info("presso started", "addr", listener.Addr().String(), "publicUrl", svc.server.PublicURL,
-		"transport", cfg.String("transport.kind"), "storage", cfg.String("storage.kind"), "version", version)
+		"transport", cfg.String("transport.kind"), "storage", cfg.String("storage.kind"), "jobStore", cfg.String("jobs.store"), "version", version)
 
 	select {
 	case err := <-serveErr:
@@ -74,15 +94,19 @@ func runServe(args []string) error {
 		return fmt.Errorf("http server stopped: %w", err)
 	case <-ctx.Done():
 	}
+	stop() // a second signal stops the process at once
+
 	logger.Info("stopping: finishing requests and jobs", "timeout", svc.server.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), svc.server.ShutdownTimeout)
 	defer cancel()
-	// The engine stops taking jobs first, so that requests still arriving
-	// while the HTTP server drains are answered 503 instead of queued.
-	engineDone := make(chan error, 1)
-	go func() { engineDone <- svc.shutdown(shutdownCtx) }()
+	// New render requests are answered 503 with Retry-After while the
+	// requests already running finish; only then does the listener close.
+	svc.engine.StopAccepting()
+	if svc.api != nil {
+		svc.api.WaitIdle(shutdownCtx)
+	}
 	httpErr := httpServer.Shutdown(shutdownCtx)
-	if err := errors.Join(httpErr, <-engineDone); err != nil {
+	if err := errors.Join(httpErr, svc.shutdown(shutdownCtx)); err != nil {
 		logger.Warn("stopped with errors", "error", err)
 	}
 	logger.Info("presso stopped")
@@ -96,9 +120,9 @@ type service struct {
 	server serverConfig
 }
 
-// newService builds the implementations named in cfg, starts the engine and
-// builds the HTTP front.
-func newService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (*service, error) {
+// newService builds the implementations named in cfg for role, starts the
+// engine and builds the HTTP front.
+func newService(ctx context.Context, cfg *configs.Config, role engine.Role, logger *slog.Logger) (*service, error) {
 	var server serverConfig
 	if err := cfg.Unmarshal("server", &server); err != nil {
 		return nil, err
@@ -109,8 +133,12 @@ func newService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (
 	if err := cfg.Unmarshal("renderer", &renderer); err != nil {
 		return nil, err
 	}
+	var rateLimit httpapi.RateLimit
+	if err := cfg.Unmarshal("limits", &rateLimit); err != nil {
+		return nil, err
+	}
 
-	c, err := build(cfg, engine.RoleAll, logger)
+	c, err := build(cfg, role, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -118,21 +146,48 @@ func newService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (
 		c.close()
 		return nil, err
 	}
+	svc := &service{components: c, server: server}
+	if role == engine.RoleWorker {
+		return svc, nil
+	}
+
 	var documents http.Handler
 	if ds, ok := c.storage.(engine.DocumentServer); ok {
 		documents = ds.DocumentHandler()
 	}
-	api := httpapi.New(httpapi.Options{
+	svc.api = httpapi.New(httpapi.Options{
 		Engine:        c.engine,
 		Keys:          c.keys,
 		Documents:     documents,
 		Metrics:       promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}),
 		RenderTimeout: renderer.Timeout,
+		RateLimit:     rateLimit,
 		MaxBodyBytes:  server.MaxBodyBytes,
 		Logger:        logger,
 		Version:       version,
 	})
-	return &service{components: c, api: api, server: server}, nil
+	return svc, nil
+}
+
+// healthHandler serves what a worker exposes: liveness, readiness and metrics.
+func (s *service) healthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !s.engine.Ready() {
+			w.Header().Set("Retry-After", "5")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"not ready"}`))
+			return
+		}
+		w.Write([]byte(`{"status":"ready"}`))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // shutdown drains the engine until ctx ends, then releases every component.

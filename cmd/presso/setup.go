@@ -183,18 +183,31 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		c.close()
 		return nil, err
 	}
+	var queue engine.QueueLimits
+	if err := cfg.Unmarshal("limits", &queue); err != nil {
+		c.close()
+		return nil, err
+	}
+	var server serverConfig
+	if err := cfg.Unmarshal("server", &server); err != nil {
+		c.close()
+		return nil, err
+	}
 	c.engine, err = engine.New(engine.Options{
-		Role:        role,
-		Transport:   c.transport,
-		Renderer:    c.renderer,
-		Storage:     c.storage,
-		Notifier:    c.notifier,
-		Jobs:        c.jobs,
-		Delivery:    policy,
-		Retention:   jobs.Retention,
-		Metrics:     metrics,
-		Concurrency: concurrency,
-		Logger:      logger,
+		Role:      role,
+		Transport: c.transport,
+		Renderer:  c.renderer,
+		Storage:   c.storage,
+		Notifier:  c.notifier,
+		Jobs:      c.jobs,
+		Delivery:  policy,
+		Retention: jobs.Retention,
+		Metrics:   metrics,
+		Queue:     queue,
+		// A stopping worker lets its renders finish within the shutdown timeout.
+		ShutdownTimeout: server.ShutdownTimeout,
+		Concurrency:     concurrency,
+		Logger:          logger,
 	})
 	if err != nil {
 		c.close()

@@ -22,6 +22,9 @@ type Memory struct {
 	mu         sync.Mutex
 	jobs       map[string]*memoryJob
 	idempotent map[string]*engine.IdempotentAnswer
+	// queued indexes the jobs that may still be queued, so that counting
+	// them does not walk every retained job.
+	queued map[string]struct{}
 }
 
 type memoryJob struct {
@@ -35,7 +38,7 @@ var _ engine.JobStore = (*Memory)(nil)
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{jobs: map[string]*memoryJob{}, idempotent: map[string]*engine.IdempotentAnswer{}}
+	return &Memory{jobs: map[string]*memoryJob{}, idempotent: map[string]*engine.IdempotentAnswer{}, queued: map[string]struct{}{}}
 }
 
 func (m *Memory) Create(_ context.Context, rec *engine.JobRecord) error {
@@ -45,6 +48,7 @@ func (m *Memory) Create(_ context.Context, rec *engine.JobRecord) error {
 	copied.State = engine.StateQueued
 	copied.UpdatedAt = copied.CreatedAt
 	m.jobs[rec.JobID] = &memoryJob{record: copied}
+	m.queued[rec.JobID] = struct{}{}
 	return nil
 }
 
@@ -268,4 +272,24 @@ func cloneTime(t *time.Time) *time.Time {
 	}
 	copied := *t
 	return &copied
+}
+
+func (m *Memory) CountQueued(_ context.Context, key string, since time.Time) (total, forKey int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.queued {
+		job := m.jobs[id]
+		if job == nil || job.record.State != engine.StateQueued {
+			delete(m.queued, id)
+			continue
+		}
+		if job.record.CreatedAt.Before(since) {
+			continue
+		}
+		total++
+		if job.record.Key == key {
+			forKey++
+		}
+	}
+	return total, forKey, nil
 }

@@ -180,6 +180,7 @@ var schema = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS {prefix}jobs_due_idx ON {jobs} (next_attempt_at) WHERE pending`,
 	`CREATE INDEX IF NOT EXISTS {prefix}jobs_created_at_idx ON {jobs} (created_at)`,
+	`CREATE INDEX IF NOT EXISTS {prefix}jobs_queued_idx ON {jobs} (created_at) WHERE state = 'queued'`,
 	`CREATE TABLE IF NOT EXISTS {idempotency} (
 		key             text NOT NULL,
 		idempotency_key text NOT NULL,

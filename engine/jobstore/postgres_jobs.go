@@ -349,3 +349,13 @@ func marshalJSONB(v any) ([]byte, error) {
 	}
 	return out, nil
 }
+
+func (p *Postgres) CountQueued(ctx context.Context, key string, since time.Time) (total, forKey int, err error) {
+	err = p.pool.QueryRow(ctx, p.sql(`
+		SELECT count(*), count(*) FILTER (WHERE key = $1)
+		FROM {jobs} WHERE state = 'queued' AND created_at > $2`), key, since).Scan(&total, &forKey)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count queued jobs: %w", err)
+	}
+	return total, forKey, nil
+}

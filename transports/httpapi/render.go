@@ -85,8 +85,8 @@ func (s *Server) registerRenderRoutes() {
 				Security:      []map[string][]string{{"bearer": {}}},
 				MaxBodyBytes:  s.opts.MaxBodyBytes,
 				DefaultStatus: http.StatusOK,
-				Metadata:      map[string]any{"kind": kind, "mode": mode},
-				Errors:        []int{400, 401, 409, 413, 503, 504},
+				Metadata:      map[string]any{"kind": kind, "mode": mode, "rateLimited": true},
+				Errors:        []int{400, 401, 409, 413, 429, 503, 504},
 			}
 			switch mode {
 			case engine.ModeDirect:
@@ -245,6 +245,14 @@ func (s *Server) run(ctx context.Context, job *engine.Job) (*engine.Result, erro
 }
 
 func (s *Server) submitFailure(job *engine.Job, err error) error {
+	var full *engine.QueueFullError
+	if errors.As(err, &full) {
+		s.opts.Logger.Warn("job refused: queue full", "jobId", job.ID, "requestId", job.RequestID, "httpRequestId", job.HTTPRequestID, "key", job.Key, "perKey", full.PerKey)
+		if full.PerKey {
+			return problemf(http.StatusTooManyRequests, "%s: retry later", full.Error()).withRetryAfter(queueRetryAfterSeconds)
+		}
+		return problemf(http.StatusServiceUnavailable, "%s: retry later", full.Error()).withRetryAfter(queueRetryAfterSeconds)
+	}
 	if errors.Is(err, engine.ErrShuttingDown) {
 		return problemf(http.StatusServiceUnavailable, "Presso is shutting down: retry the request").withRetryAfter(5)
 	}
@@ -254,6 +262,10 @@ func (s *Server) submitFailure(job *engine.Job, err error) error {
 	s.opts.Logger.Error("could not queue job", "jobId", job.ID, "requestId", job.RequestID, "httpRequestId", job.HTTPRequestID, "error", err)
 	return problemf(http.StatusServiceUnavailable, "the job queue is unavailable: retry the request").withRetryAfter(5)
 }
+
+// queueRetryAfterSeconds is the Retry-After of an answer to a full queue:
+// about the time a few renders take to free slots.
+const queueRetryAfterSeconds = 2
 
 // directFailure maps a failed direct render to its status: the contract
 // answers 400 for a page that cannot be loaded and 504 for a time-out.

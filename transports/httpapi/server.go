@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -44,6 +45,8 @@ type Options struct {
 	// Metrics serves GET /metrics in the Prometheus format; nil leaves the
 	// route out.
 	Metrics http.Handler
+	// RateLimit bounds the render requests of each API key.
+	RateLimit RateLimit
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 10 MiB.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -53,6 +56,9 @@ type Options struct {
 // Server is the HTTP front.
 type Server struct {
 	opts    Options
+	limiter *keyLimiter
+	// busy counts the API operations running, for WaitIdle.
+	busy    atomic.Int64
 	mux     *http.ServeMux
 	api     huma.API
 	handler http.Handler
@@ -76,7 +82,7 @@ func New(opts Options) *Server {
 		opts.Version = "dev"
 	}
 
-	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), limiter: newKeyLimiter(opts.RateLimit)}
 	config := huma.DefaultConfig("Presso", opts.Version)
 	config.Info.Description = apiDescription
 	config.DocsPath = ""
@@ -84,7 +90,7 @@ func New(opts Options) *Server {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key of auth.keys, sent as `Authorization: Bearer <key>`."},
 	}
 	s.api = humago.New(s.mux, config)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.countBusy, s.authenticate, s.limitRate)
 
 	s.registerRenderRoutes()
 	s.registerJobRoutes()
@@ -99,6 +105,25 @@ func New(opts Options) *Server {
 	}
 	s.handler = s.withRequestID(s.mux)
 	return s
+}
+
+func (s *Server) countBusy(ctx huma.Context, next func(huma.Context)) {
+	s.busy.Add(1)
+	defer s.busy.Add(-1)
+	next(ctx)
+}
+
+// WaitIdle returns once no API operation is running, or when ctx ends.
+func (s *Server) WaitIdle(ctx context.Context) {
+	ticker := time.NewTicker(20 * time.Millisecond)
+	defer ticker.Stop()
+	for s.busy.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
 
 // Handler returns the root handler, with request ids and access logs.

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) engine.JobStore) {
 		{"idempotency answers are copies", testIdempotencyCopies},
 		{"concurrent begin idempotent", testConcurrentBeginIdempotent},
 		{"delete before", testDeleteBefore},
+		{"count queued", testCountQueued},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -982,4 +983,35 @@ func testDeleteBefore(t *testing.T, store engine.JobStore) {
 	}
 	_, err = store.Get(ctx, pending.JobID)
 	assertNotFound(t, "Get of the old job whose delivery ended", err)
+}
+
+func testCountQueued(t *testing.T, store engine.JobStore) {
+	now := baseTime()
+	first := createJob(t, store, engine.ModeAsync, now)
+	createJob(t, store, engine.ModeSync, now)
+	createJob(t, store, engine.ModeSync, now.Add(-2*time.Hour))
+	other := &engine.JobRecord{JobID: newJobID(), RequestID: "doppioreq_other", Key: "reports", Mode: engine.ModeSync, Kind: engine.KindPDF, CreatedAt: now}
+	if err := store.Create(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+
+	since := now.Add(-time.Hour)
+	total, forKey, err := store.CountQueued(t.Context(), "billing", since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 3 || forKey != 2 {
+		t.Errorf("CountQueued = %d total, %d for billing; want 3 and 2 (the job older than since is left out)", total, forKey)
+	}
+
+	if err := store.SetState(t.Context(), first.JobID, engine.StateRendering); err != nil {
+		t.Fatal(err)
+	}
+	total, forKey, err = store.CountQueued(t.Context(), "billing", since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 2 || forKey != 1 {
+		t.Errorf("after a render started: %d total, %d for billing; want 2 and 1", total, forKey)
+	}
 }
