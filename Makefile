@@ -42,6 +42,8 @@ postgres:
 	@for i in $$(seq 1 30); do $(AS_POSTGRES) psql -qtAc 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
 	@$(AS_POSTGRES) psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'presso'" | grep -q 1 || \
 		$(AS_POSTGRES) psql -qc "CREATE ROLE presso LOGIN PASSWORD 'presso'"
+	@# The fleet tests create a database of their own for each run.
+	@$(AS_POSTGRES) psql -qc "ALTER ROLE presso CREATEDB"
 	@$(AS_POSTGRES) psql -qtAc "SELECT 1 FROM pg_database WHERE datname = 'presso_test'" | grep -q 1 || \
 		$(AS_POSTGRES) createdb -O presso presso_test
 

@@ -395,34 +395,40 @@ func (e *Engine) finish(jobID string) {
 	}
 }
 
-// Close stops accepting jobs, waits until ctx ends for the jobs this
-// process accepted and renders itself, then stops the router and the
-// transport. Jobs still queued when ctx ends are lost on the in-memory
-// transport and stay in the broker on the durable ones.
-func (e *Engine) Close(ctx context.Context) error {
-	if e.dispatcher != nil {
-		e.dispatcher.Close()
+// Drain stops accepting jobs and, when the process runs both roles, waits
+// until ctx ends for the jobs it accepted: their renders and webhooks.
+func (e *Engine) Drain(ctx context.Context) {
+	e.StopAccepting()
+	if e.opts.Role != RoleAll {
+		return
 	}
-	if e.opts.Role == RoleAll {
+	e.pendingMu.Lock()
+	var wait chan struct{}
+	if n := len(e.pending); n > 0 {
+		wait = make(chan struct{})
+		e.drained = wait
+		e.opts.Logger.Info("draining jobs before stopping", "jobs", n)
+	}
+	e.pendingMu.Unlock()
+	if wait == nil {
+		return
+	}
+	select {
+	case <-wait:
+	case <-ctx.Done():
 		e.pendingMu.Lock()
-		var wait chan struct{}
-		if n := len(e.pending); n > 0 {
-			wait = make(chan struct{})
-			e.drained = wait
-			e.opts.Logger.Info("draining jobs before stopping", "jobs", n)
-		}
+		e.opts.Logger.Warn("stopping with unfinished jobs", "jobs", len(e.pending))
+		e.drained = nil
 		e.pendingMu.Unlock()
-		if wait != nil {
-			select {
-			case <-wait:
-			case <-ctx.Done():
-				e.pendingMu.Lock()
-				e.opts.Logger.Warn("stopping with unfinished jobs", "jobs", len(e.pending))
-				e.drained = nil
-				e.pendingMu.Unlock()
-			}
-		}
 	}
+}
+
+// Close drains (see Drain), then stops the router, which waits up to
+// Options.ShutdownTimeout for running handlers, the deliverer and the
+// transport. Jobs still queued are lost on the in-memory transport and stay
+// in the broker on the durable ones.
+func (e *Engine) Close(ctx context.Context) error {
+	e.Drain(ctx)
 	if e.stopDeliveries != nil {
 		e.stopDeliveries()
 		<-e.deliveriesDone

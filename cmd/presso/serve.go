@@ -60,8 +60,8 @@ func runServe(args []string) error {
 		return err
 	}
 
-	addr := svc.server.Addr
-	handler := svc.api.Handler()
+	var addr string
+	var handler http.Handler
 	if role == engine.RoleWorker {
 		var worker workerConfig
 		if err := cfg.Unmarshal("worker", &worker); err != nil {
@@ -69,9 +69,12 @@ func runServe(args []string) error {
 			return err
 		}
 		addr, handler = worker.Addr, svc.healthHandler()
-	} else if err := checkListenAddress(addr, svc.keys, logger); err != nil {
-		svc.shutdown(context.Background())
-		return err
+	} else {
+		addr, handler = svc.server.Addr, svc.api.Handler()
+		if err := checkListenAddress(addr, svc.keys, logger); err != nil {
+			svc.shutdown(context.Background())
+			return err
+		}
 	}
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -100,11 +103,13 @@ func runServe(args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), svc.server.ShutdownTimeout)
 	defer cancel()
 	// New render requests are answered 503 with Retry-After while the
-	// requests already running finish; only then does the listener close.
+	// requests and jobs already running finish; only then does the
+	// listener close.
 	svc.engine.StopAccepting()
 	if svc.api != nil {
 		svc.api.WaitIdle(shutdownCtx)
 	}
+	svc.engine.Drain(shutdownCtx)
 	httpErr := httpServer.Shutdown(shutdownCtx)
 	if err := errors.Join(httpErr, svc.shutdown(shutdownCtx)); err != nil {
 		logger.Warn("stopped with errors", "error", err)

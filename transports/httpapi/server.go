@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/templates"
 )
 
 // Runner is what the HTTP front needs from the engine.
@@ -45,6 +46,8 @@ type Options struct {
 	// Metrics serves GET /metrics in the Prometheus format; nil leaves the
 	// route out.
 	Metrics http.Handler
+	// Templates keeps the stored templates; nil keeps them in memory.
+	Templates templates.Store
 	// RateLimit bounds the render requests of each API key.
 	RateLimit RateLimit
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 10 MiB.
@@ -94,6 +97,7 @@ func New(opts Options) *Server {
 
 	s.registerRenderRoutes()
 	s.registerJobRoutes()
+	s.registerTemplateRoutes()
 	s.registerHealthRoutes()
 	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.Handle("GET /docs/assets/", docsAssetsHandler())
