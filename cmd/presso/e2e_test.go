@@ -138,6 +138,18 @@ func TestSyncDirectAndScreenshot(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("sync answered %d: %s", status, answer)
 		}
+		var fields map[string]any
+		if err := json.Unmarshal(answer, &fields); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"doppioRequestId", "renderStatus", "documentUrl", "isAsync", "isCustomBucket"} {
+			if _, ok := fields[name]; !ok {
+				t.Errorf("sync answer lacks %s", name)
+			}
+		}
+		if len(fields) != 5 {
+			t.Errorf("sync answer has %d fields, want the contract's 5: %s", len(fields), answer)
+		}
 		var p payload
 		if err := json.Unmarshal(answer, &p); err != nil {
 			t.Fatal(err)

@@ -89,6 +89,9 @@ func New(opts Options) *Server {
 	config := huma.DefaultConfig("Presso", opts.Version)
 	config.Info.Description = apiDescription
 	config.DocsPath = ""
+	// huma adds a "$schema" link to JSON answers by default; the Doppio
+	// answers and webhook payloads have a fixed set of fields.
+	config.CreateHooks = nil
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key of auth.keys, sent as `Authorization: Bearer <key>`."},
 	}
