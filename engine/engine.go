@@ -48,6 +48,9 @@ type Options struct {
 	Metrics *Metrics
 	// Queue bounds the jobs waiting to render; zero values mean no bound.
 	Queue QueueLimits
+	// Limits bound the documents this process renders; the zero value
+	// means DefaultLimits.
+	Limits Limits
 	// ShutdownTimeout bounds how long Close waits for running handlers.
 	// Default 30s.
 	ShutdownTimeout time.Duration
@@ -115,6 +118,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = 7 * 24 * time.Hour
 	}
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits()
+	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
@@ -173,6 +179,7 @@ func New(opts Options) (*Engine, error) {
 		e.worker = NewWorker(opts.Renderer, opts.Storage, opts.Jobs, e.deliverer, publisher, opts.Logger)
 		e.worker.OnFinished = e.finish
 		e.worker.metrics = opts.Metrics
+		e.worker.limits = opts.Limits
 		sub, err := opts.Transport.Subscriber(GroupWorkers)
 		if err != nil {
 			return nil, fmt.Errorf("engine: subscribe to render jobs: %w", err)

@@ -26,6 +26,7 @@ type Worker struct {
 	publisher message.Publisher
 	logger    *slog.Logger
 	metrics   *Metrics
+	limits    Limits
 	// TempDir receives documents between rendering and storage; empty
 	// means the system's temporary folder.
 	TempDir string
@@ -117,8 +118,12 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 
 	if job.Mode == ModeDirect {
 		var buf bytes.Buffer
-		if err := w.renderer.Render(ctx, job, &buf); err != nil {
-			return w.failed(job, err, log, "render failed")
+		out := &limitWriter{w: &buf, max: w.limits.MaxOutputBytes}
+		if err := w.renderer.Render(ctx, job, out); err != nil {
+			return w.failed(job, w.limits.renderError(out, err), log, "render failed")
+		}
+		if err := w.limits.checkOutput(job, bytes.NewReader(buf.Bytes())); err != nil {
+			return w.failed(job, err, log, "render refused")
 		}
 		elapsed := time.Since(started)
 		w.metrics.ObserveStage(job.Kind, "render", elapsed)
@@ -139,8 +144,9 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 		file.Close()
 		os.Remove(file.Name())
 	}()
-	if err := w.renderer.Render(ctx, job, file); err != nil {
-		return w.failed(job, err, log, "render failed")
+	out := &limitWriter{w: file, max: w.limits.MaxOutputBytes}
+	if err := w.renderer.Render(ctx, job, out); err != nil {
+		return w.failed(job, w.limits.renderError(out, err), log, "render failed")
 	}
 	elapsed := time.Since(started)
 	size, err := file.Seek(0, io.SeekCurrent)
@@ -149,6 +155,9 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 	}
 	if err != nil {
 		return w.failed(job, fmt.Errorf("rewind temporary file: %w", err), log, "render failed")
+	}
+	if err := w.limits.checkOutput(job, file); err != nil {
+		return w.failed(job, err, log, "render refused")
 	}
 	w.metrics.ObserveStage(job.Kind, "render", elapsed)
 	log.Info("rendered", "durationMs", elapsed.Milliseconds(), "bytes", size)

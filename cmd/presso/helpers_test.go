@@ -59,6 +59,7 @@ func startService(t *testing.T, overrides map[string]any) *testService {
 	settings := map[string]any{
 		"server.public_url": publicURL,
 		"storage.local.dir": t.TempDir(),
+		"templates.dir":     t.TempDir(),
 		"auth.keys": []any{
 			map[string]any{"name": testKeyName, "key": testKey, "signing_secret": secret},
 		},

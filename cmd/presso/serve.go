@@ -143,6 +143,10 @@ func newService(ctx context.Context, cfg *configs.Config, role engine.Role, logg
 		return nil, err
 	}
 
+	limits, err := loadLimits(cfg)
+	if err != nil {
+		return nil, err
+	}
 	c, err := build(cfg, role, logger)
 	if err != nil {
 		return nil, err
@@ -164,9 +168,11 @@ func newService(ctx context.Context, cfg *configs.Config, role engine.Role, logg
 		Engine:        c.engine,
 		Keys:          c.keys,
 		Documents:     documents,
+		Templates:     c.templates,
 		Metrics:       promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}),
 		RenderTimeout: renderer.Timeout,
 		RateLimit:     rateLimit,
+		Limits:        limits,
 		MaxBodyBytes:  server.MaxBodyBytes,
 		Logger:        logger,
 		Version:       version,

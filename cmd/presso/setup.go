@@ -17,6 +17,7 @@ import (
 
 	"github.com/presso-dev/presso/configs"
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/templates"
 	"github.com/presso-dev/presso/storages/presigned"
 	"github.com/presso-dev/presso/storages/selector"
 
@@ -117,6 +118,7 @@ type components struct {
 	storage   engine.Storage
 	notifier  engine.Notifier
 	jobs      engine.JobStore
+	templates templates.Store
 	engine    *engine.Engine
 	// registry holds the Prometheus series served at /metrics.
 	registry *prometheus.Registry
@@ -147,6 +149,13 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 	if c.storage, err = buildStorage(cfg, deps, logger); err != nil {
 		c.close()
 		return nil, err
+	}
+	// Only processes that serve the API read and write templates.
+	if role != engine.RoleWorker {
+		if c.templates, err = buildTemplateStore(cfg, deps); err != nil {
+			c.close()
+			return nil, err
+		}
 	}
 	concurrency := 0
 	if role != engine.RoleAPI {
@@ -188,6 +197,11 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		c.close()
 		return nil, err
 	}
+	limits, err := loadLimits(cfg)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
 	var server serverConfig
 	if err := cfg.Unmarshal("server", &server); err != nil {
 		c.close()
@@ -204,6 +218,7 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		Retention: jobs.Retention,
 		Metrics:   metrics,
 		Queue:     queue,
+		Limits:    limits,
 		// A stopping worker lets its renders finish within the shutdown timeout.
 		ShutdownTimeout: server.ShutdownTimeout,
 		Concurrency:     concurrency,
@@ -214,6 +229,15 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 		return nil, err
 	}
 	return c, nil
+}
+
+// loadLimits reads the limits section over the built-in bounds.
+func loadLimits(cfg *configs.Config) (engine.Limits, error) {
+	limits := engine.DefaultLimits()
+	if err := cfg.Unmarshal("limits", &limits); err != nil {
+		return limits, err
+	}
+	return limits, nil
 }
 
 // buildStorage wraps the configured default storage in a selector that
@@ -249,6 +273,20 @@ func buildStorage(cfg *configs.Config, deps engine.Deps, logger *slog.Logger) (e
 	return selector.New(defaultStorage, perKey, uploader), nil
 }
 
+// buildTemplateStore opens the template store that templates.store names,
+// by default the same kind as storage.kind.
+func buildTemplateStore(cfg *configs.Config, deps engine.Deps) (templates.Store, error) {
+	kind := cfg.String("templates.store")
+	if kind == "" {
+		kind = cfg.String("storage.kind")
+	}
+	store, err := templates.Stores.New(kind, deps)
+	if err != nil {
+		return nil, fmt.Errorf("templates.store: %w", err)
+	}
+	return store, nil
+}
+
 // close releases what build created, renderer last so that no job is cut
 // off by a browser going away under it.
 func (c *components) close() error {
@@ -258,6 +296,9 @@ func (c *components) close() error {
 	}
 	if c.storage != nil {
 		errs = append(errs, c.storage.Close())
+	}
+	if c.templates != nil {
+		errs = append(errs, c.templates.Close())
 	}
 	if c.renderer != nil {
 		errs = append(errs, c.renderer.Close())

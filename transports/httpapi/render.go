@@ -30,8 +30,9 @@ func (in *renderInput) Resolve(ctx huma.Context) []error {
 		// The schema validation reports why the body does not decode.
 		return nil
 	}
+	limits, _ := ctx.Operation().Metadata["limits"].(engine.Limits)
 	var errs []error
-	for _, fe := range req.Validate(kind, mode) {
+	for _, fe := range append(req.Validate(kind, mode), limits.CheckRequest(&req)...) {
 		errs = append(errs, &huma.ErrorDetail{Location: "body." + fe.Path, Message: fe.Message})
 	}
 	return errs
@@ -85,7 +86,7 @@ func (s *Server) registerRenderRoutes() {
 				Security:      []map[string][]string{{"bearer": {}}},
 				MaxBodyBytes:  s.opts.MaxBodyBytes,
 				DefaultStatus: http.StatusOK,
-				Metadata:      map[string]any{"kind": kind, "mode": mode, "rateLimited": true},
+				Metadata:      map[string]any{"kind": kind, "mode": mode, "rateLimited": true, "limits": s.opts.Limits},
 				Errors:        []int{400, 401, 409, 413, 429, 503, 504},
 			}
 			switch mode {

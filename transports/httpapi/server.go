@@ -48,6 +48,9 @@ type Options struct {
 	Metrics http.Handler
 	// Templates keeps the stored templates; nil keeps them in memory.
 	Templates templates.Store
+	// Limits bound what one request may ask for; the zero value means
+	// engine.DefaultLimits.
+	Limits engine.Limits
 	// RateLimit bounds the render requests of each API key.
 	RateLimit RateLimit
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 10 MiB.
@@ -80,6 +83,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Limits == (engine.Limits{}) {
+		opts.Limits = engine.DefaultLimits()
 	}
 	if opts.Version == "" {
 		opts.Version = "dev"
