@@ -99,3 +99,106 @@ func allowList(servers ...*httptest.Server) string {
 	}
 	return strings.Join(hosts, ",")
 }
+
+func TestRequestLimitsAtAndOverBound(t *testing.T) {
+	svc := startService(t, map[string]any{
+		"limits.max_html_bytes":        1000,
+		"limits.max_headers":           2,
+		"limits.max_header_bytes":      20,
+		"limits.max_screenshot_pixels": 10000,
+	})
+	pageWith := func(extra map[string]any) map[string]any {
+		page := map[string]any{"setContent": map[string]any{"html": b64("<p>limits</p>")}}
+		for k, v := range extra {
+			page[k] = v
+		}
+		return map[string]any{"page": page}
+	}
+	cases := []struct {
+		name   string
+		route  string
+		body   map[string]any
+		status int
+		field  string
+	}{
+		{"html at bound", "pdf/direct", map[string]any{"page": map[string]any{"setContent": map[string]any{"html": b64(strings.Repeat("a", 1000))}}}, 200, ""},
+		{"html over bound", "pdf/direct", map[string]any{"page": map[string]any{"setContent": map[string]any{"html": b64(strings.Repeat("a", 1001))}}}, 400, "limits.max_html_bytes"},
+		{"headers at bound", "pdf/direct", pageWith(map[string]any{"setExtraHTTPHeaders": map[string]string{"X-A": "1", "X-B": "2"}}), 200, ""},
+		{"headers over bound", "pdf/direct", pageWith(map[string]any{"setExtraHTTPHeaders": map[string]string{"X-A": "1", "X-B": "2", "X-C": "3"}}), 400, "limits.max_headers"},
+		{"header bytes at bound", "pdf/direct", pageWith(map[string]any{"setExtraHTTPHeaders": map[string]string{"X-Tenant": strings.Repeat("v", 12)}}), 200, ""},
+		{"header bytes over bound", "pdf/direct", pageWith(map[string]any{"setExtraHTTPHeaders": map[string]string{"X-Tenant": strings.Repeat("v", 13)}}), 400, "limits.max_header_bytes"},
+		{"viewport at bound", "screenshot/direct", withSettings(pageWith(nil), map[string]any{"launch": map[string]any{"defaultViewport": map[string]any{"width": 100, "height": 100}}}), 200, ""},
+		{"viewport over bound", "screenshot/direct", withSettings(pageWith(nil), map[string]any{"launch": map[string]any{"defaultViewport": map[string]any{"width": 101, "height": 100}}}), 400, "limits.max_screenshot_pixels"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, answer, _ := svc.call(t, "/v1/render/"+tc.route, tc.body)
+			if status != tc.status {
+				t.Fatalf("answered %d, want %d: %.300s", status, tc.status, answer)
+			}
+			if tc.field != "" && !strings.Contains(string(answer), tc.field) {
+				t.Errorf("answer does not name %s: %s", tc.field, answer)
+			}
+		})
+	}
+}
+
+func TestOutputLimitsAtAndOverBound(t *testing.T) {
+	threePages := `<p>one</p><p style="page-break-before:always">two</p><p style="page-break-before:always">three</p>`
+	pdfBody := map[string]any{"page": map[string]any{"setContent": map[string]any{"html": b64(threePages)}}}
+	tall := map[string]any{
+		"page": map[string]any{
+			"setContent": map[string]any{"html": b64(`<body style="margin:0"><div style="height:500px">tall</div></body>`)},
+			"screenshot": map[string]any{"fullPage": true},
+		},
+		"launch": map[string]any{"defaultViewport": map[string]any{"width": 100, "height": 100}},
+	}
+
+	t.Run("pages", func(t *testing.T) {
+		for _, tc := range []struct {
+			limit  int
+			status int
+		}{{3, 200}, {2, 400}} {
+			svc := startService(t, map[string]any{"limits.max_pdf_pages": tc.limit})
+			status, answer, _ := svc.call(t, "/v1/render/pdf/direct", pdfBody)
+			if status != tc.status {
+				t.Fatalf("3 pages with limits.max_pdf_pages %d answered %d: %.300s", tc.limit, status, answer)
+			}
+			if status != 200 && !strings.Contains(string(answer), "limits.max_pdf_pages") {
+				t.Errorf("answer does not name the limit: %s", answer)
+			}
+		}
+	})
+
+	t.Run("pixels", func(t *testing.T) {
+		for _, tc := range []struct {
+			limit  int
+			status int
+		}{{50000, 200}, {49999, 400}} {
+			svc := startService(t, map[string]any{"limits.max_screenshot_pixels": tc.limit})
+			status, answer, _ := svc.call(t, "/v1/render/screenshot/direct", tall)
+			if status != tc.status {
+				t.Fatalf("a 100 × 500 capture with limits.max_screenshot_pixels %d answered %d: %.300s", tc.limit, status, answer)
+			}
+		}
+	})
+
+	t.Run("bytes", func(t *testing.T) {
+		svc := startService(t, nil)
+		_, pdf, _ := svc.call(t, "/v1/render/pdf/direct", pdfBody)
+		size := len(pdf)
+		for _, tc := range []struct {
+			limit  int
+			status int
+		}{{size, 200}, {size - 1, 400}} {
+			svc := startService(t, map[string]any{"limits.max_output_bytes": tc.limit})
+			status, answer, _ := svc.call(t, "/v1/render/pdf/direct", pdfBody)
+			if status != tc.status {
+				t.Fatalf("a %d-byte PDF with limits.max_output_bytes %d answered %d: %.300s", size, tc.limit, status, answer)
+			}
+			if status != 200 && !strings.Contains(string(answer), "limits.max_output_bytes") {
+				t.Errorf("answer does not name the limit: %s", answer)
+			}
+		}
+	})
+}
