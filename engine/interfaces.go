@@ -77,7 +77,7 @@ type Delivery struct {
 
 // Attempt is the outcome of one webhook call.
 type Attempt struct {
-	At         time.Time `json:"at" doc:"When the call started."`
+	At         time.Time `json:"at" doc:"When the call started." example:"2026-12-04T10:15:31Z"`
 	StatusCode int       `json:"statusCode,omitempty" doc:"The receiver's HTTP status, when it answered." example:"200"`
 	Error      string    `json:"error,omitempty" doc:"Why the call failed without an answer: timeout, refused connection, …" example:"timed out after 10s"`
 	// Duration is the time the call took; DurationMs carries it in JSON.

@@ -31,12 +31,12 @@ type JobRecord struct {
 	Error          *JobError    `json:"error,omitempty" doc:"Why the render or the delivery failed."`
 	DocumentURL    string       `json:"documentUrl,omitempty" doc:"Where the document can be downloaded." example:"http://127.0.0.1:8080/v1/documents/doppioreq_0b9cd1de-38a9-4f9a-9f4a-2a1c1f0e5b7d-1764877200000.pdf?expires=1764963600&signature=3f0c…"`
 	IsCustomBucket bool         `json:"isCustomBucket" doc:"True when the document went to the caller's own bucket." example:"false"`
-	CreatedAt      time.Time    `json:"createdAt" doc:"When the job was accepted."`
-	UpdatedAt      time.Time    `json:"updatedAt" doc:"When the job last changed."`
-	RenderedAt     *time.Time   `json:"renderedAt,omitempty" doc:"When the render ended."`
+	CreatedAt      time.Time    `json:"createdAt" doc:"When the job was accepted." example:"2026-12-04T10:15:30Z"`
+	UpdatedAt      time.Time    `json:"updatedAt" doc:"When the job last changed." example:"2026-12-04T10:15:30Z"`
+	RenderedAt     *time.Time   `json:"renderedAt,omitempty" doc:"When the render ended." example:"2026-12-04T10:15:30Z"`
 	RenderMillis   int64        `json:"renderDurationMs" doc:"Time spent rendering, in milliseconds." example:"45"`
-	DeliveredAt    *time.Time   `json:"deliveredAt,omitempty" doc:"When the webhook was accepted by its receiver."`
-	NextAttemptAt  *time.Time   `json:"nextAttemptAt,omitempty" doc:"When the next webhook attempt is due, while one is pending."`
+	DeliveredAt    *time.Time   `json:"deliveredAt,omitempty" doc:"When the webhook was accepted by its receiver." example:"2026-12-04T10:15:30Z"`
+	NextAttemptAt  *time.Time   `json:"nextAttemptAt,omitempty" doc:"When the next webhook attempt is due, while one is pending." example:"2026-12-04T10:15:30Z"`
 	Attempts       []Attempt    `json:"attempts" doc:"Every webhook attempt, oldest first."`
 }
 
