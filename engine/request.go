@@ -34,12 +34,32 @@ func (w *Webhook) WebhookMethod() string {
 	return w.Method
 }
 
-// PageOptions loads the content and configures the output.
+// PageOptions loads the content, sets the page up and configures the
+// output. The set-up options apply before the content loads, the waits
+// after it has loaded and before the output is made.
 type PageOptions struct {
 	Goto       *GotoOptions       `json:"goto,omitempty" doc:"Load a URL. Exclusive with setContent."`
 	SetContent *SetContentOptions `json:"setContent,omitempty" doc:"Load HTML given in the request. Exclusive with goto."`
+
+	SetJavaScriptEnabled *bool              `json:"setJavaScriptEnabled,omitempty" default:"true" doc:"Run the page's scripts, as Puppeteer's page.setJavaScriptEnabled. false turns JavaScript off before the content loads. waitForSelector and waitForFunction still work: with JavaScript off, Presso evaluates them from outside the page, at the polling interval or every 100 ms." example:"false"`
+	EmulateMediaType     string             `json:"emulateMediaType,omitempty" enum:"screen,print" doc:"CSS media type to render with, as Puppeteer's page.emulateMediaType. Default: none, so a PDF is printed with print styles and a screenshot is taken with screen styles; screen prints a PDF with the styles of the screen." example:"screen"`
+	SetExtraHTTPHeaders  map[string]string  `json:"setExtraHTTPHeaders,omitempty" doc:"Headers added to every request of the page, the document's and its sub-resources', on every host, as Puppeteer's page.setExtraHTTPHeaders. Names must be valid header names; hop-by-hop headers, Host and Content-Length are rejected." example:"{\"Accept-Language\":\"de-DE\",\"X-Tenant\":\"acme\"}"`
+	Authenticate         *Credentials       `json:"authenticate,omitempty" doc:"Credentials for HTTP authentication, as Puppeteer's page.authenticate. Presso sends them in response to the authentication challenge (401 with WWW-Authenticate) of any server that the page or its sub-resources load from, once per request. A second challenge for the same request, as wrong credentials cause, is cancelled and the server's 401 page is rendered. Challenges of a proxy get Chromium's default answer, not these credentials."`
+	SetUserAgent         string             `json:"setUserAgent,omitempty" maxLength:"1024" doc:"User-Agent header of every request of the page, and navigator.userAgent, as Puppeteer's page.setUserAgent. Default: Chromium's own." example:"Mozilla/5.0 (X11; Linux x86_64) PressoBot/1.0"`
+	SetCookies           []Cookie           `json:"setCookies,omitempty" doc:"Cookies stored before the content loads, as Puppeteer's page.setCookie. Each needs a domain or a url. They live in the render's own browser context and end with it."`
+	SetLocalStorageItems []LocalStorageItem `json:"setLocalStorageItems,omitempty" doc:"localStorage entries that the page's scripts find when they start: they are written at the start of every document of the origin of page.goto.url, in the top frame. Needs page.goto, because a page loaded with setContent has the opaque origin of about:blank, which has no localStorage."`
+
+	WaitForSelector *WaitForSelector `json:"waitForSelector,omitempty" doc:"After the page has loaded, wait until an element matches a selector, as Puppeteer's page.waitForSelector. Runs before waitForFunction."`
+	WaitForFunction *WaitForFunction `json:"waitForFunction,omitempty" doc:"After the page has loaded, and after waitForSelector, wait until a JavaScript expression is truthy, as Puppeteer's page.waitForFunction."`
+
 	PDF        *PDFOptions        `json:"pdf,omitempty" doc:"Print options, used by the PDF routes and ignored by the screenshot routes."`
 	Screenshot *ScreenshotOptions `json:"screenshot,omitempty" doc:"Capture options, used by the screenshot routes and ignored by the PDF routes."`
+}
+
+// JavaScriptEnabled reports whether the page's scripts run: true unless
+// setJavaScriptEnabled is false.
+func (p *PageOptions) JavaScriptEnabled() bool {
+	return p.SetJavaScriptEnabled == nil || *p.SetJavaScriptEnabled
 }
 
 // WaitOptions says when a loaded page counts as ready.

@@ -3,8 +3,12 @@ package engine
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldError is one invalid field of a request, with the dotted path of the
@@ -28,11 +32,37 @@ var ReservedWebhookHeaders = []string{
 	"webhook-id", "webhook-timestamp", "webhook-signature",
 }
 
-// Validate checks what the JSON schema of the request cannot: one content
-// source, base64 fields, URLs, and a webhook on async routes. It returns
-// every violation, each with its field path, so that a caller fixes them
-// all in one round.
+// Validate checks what the JSON schema of the request cannot express: one
+// content source, base64 fields, URLs, header names, cookies, option
+// combinations, and a webhook on async routes. It also repeats the
+// schema's limits on the page set-up and wait options, so that a request
+// built without the HTTP API is held to them too. It returns every
+// violation, each with its field path, so that a caller fixes them all in
+// one round.
 func (r *RenderRequest) Validate(kind Kind, mode Mode) []FieldError {
+	errs := r.ValidatePage(kind)
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+
+	if presigned := r.PresignedURL(); presigned != "" && !isWebURL(presigned) {
+		add("doppio.presignedUrl", "doppio.presignedUrl must be an URL address: an absolute http or https presigned PUT URL")
+	}
+
+	webhook := r.Webhook()
+	if mode == ModeAsync && webhook == nil {
+		add("doppio.webhook", "doppio.webhook is required on async routes: give {\"url\": \"https://…\", \"method\": \"POST\"}")
+	}
+	if webhook != nil {
+		errs = append(errs, validateWebhook(webhook)...)
+	}
+	return errs
+}
+
+// ValidatePage checks the page part of a request for a render of kind: the
+// checks of Validate without those of delivery. The renderer runs it too,
+// for jobs that did not come through the HTTP API.
+func (r *RenderRequest) ValidatePage(kind Kind) []FieldError {
 	var errs []FieldError
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
@@ -62,21 +92,14 @@ func (r *RenderRequest) Validate(kind Kind, mode Mode) []FieldError {
 			add("page.pdf.footerTemplate", "page.pdf.footerTemplate must be base64 encoded")
 		}
 	}
-	if kind == KindScreenshot && page.Screenshot != nil && page.Screenshot.Quality != nil && r.ScreenshotType() == "png" {
-		add("page.screenshot.quality", "page.screenshot.quality applies to jpeg and webp only: remove it or set page.screenshot.type")
+	if kind == KindScreenshot && page.Screenshot != nil {
+		if page.Screenshot.Quality != nil && r.ScreenshotType() == "png" {
+			add("page.screenshot.quality", "page.screenshot.quality applies to jpeg and webp only: remove it or set page.screenshot.type")
+		}
+		errs = append(errs, validateClip(page.Screenshot)...)
 	}
-
-	if presigned := r.PresignedURL(); presigned != "" && !isWebURL(presigned) {
-		add("doppio.presignedUrl", "doppio.presignedUrl must be an URL address: an absolute http or https presigned PUT URL")
-	}
-
-	webhook := r.Webhook()
-	if mode == ModeAsync && webhook == nil {
-		add("doppio.webhook", "doppio.webhook is required on async routes: give {\"url\": \"https://…\", \"method\": \"POST\"}")
-	}
-	if webhook != nil {
-		errs = append(errs, validateWebhook(webhook)...)
-	}
+	errs = append(errs, validatePageSetup(&page)...)
+	errs = append(errs, validateWaits(&page)...)
 	return errs
 }
 
@@ -116,4 +139,228 @@ func DecodeBase64(s string) ([]byte, error) {
 		return decoded, nil
 	}
 	return base64.RawStdEncoding.DecodeString(s)
+}
+
+// Limits of the page set-up and wait options, also stated in the schema.
+const (
+	MaxUserAgentLength    = 1024
+	MaxSelectorLength     = 4096
+	MaxPageFunctionLength = 64 << 10
+	// MaxCookieSize bounds a cookie's name and value together, in bytes:
+	// the limit of RFC 6265bis that Chromium enforces.
+	MaxCookieSize = 4096
+)
+
+// forbiddenPageHeaders are the headers that page.setExtraHTTPHeaders may
+// not set. The hop-by-hop headers, such as Connection and Transfer-Encoding
+// (RFC 9110 section 7.6.1), and the proxy headers belong to one connection
+// or proxy. Chromium derives Host and Content-Length from each request's
+// URL and body.
+var forbiddenPageHeaders = []string{
+	"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+	"te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+}
+
+// validateClip checks page.screenshot.clip, which Chromium would otherwise
+// reject only once the page has loaded.
+func validateClip(s *ScreenshotOptions) []FieldError {
+	c := s.Clip
+	if c == nil {
+		return nil
+	}
+	var errs []FieldError
+	if s.FullPage {
+		errs = append(errs, FieldError{"page.screenshot.clip", "page.screenshot.clip and page.screenshot.fullPage are exclusive: remove one"})
+	}
+	if c.Width <= 0 {
+		errs = append(errs, FieldError{"page.screenshot.clip.width", fmt.Sprintf("page.screenshot.clip.width must be greater than 0, got %g", c.Width)})
+	}
+	if c.Height <= 0 {
+		errs = append(errs, FieldError{"page.screenshot.clip.height", fmt.Sprintf("page.screenshot.clip.height must be greater than 0, got %g", c.Height)})
+	}
+	if c.X < 0 {
+		errs = append(errs, FieldError{"page.screenshot.clip.x", fmt.Sprintf("page.screenshot.clip.x must be at least 0, got %g", c.X)})
+	}
+	if c.Y < 0 {
+		errs = append(errs, FieldError{"page.screenshot.clip.y", fmt.Sprintf("page.screenshot.clip.y must be at least 0, got %g", c.Y)})
+	}
+	return errs
+}
+
+// validatePageSetup checks the options applied before the content loads.
+func validatePageSetup(page *PageOptions) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+
+	switch page.EmulateMediaType {
+	case "", "screen", "print":
+	default:
+		add("page.emulateMediaType", "page.emulateMediaType must be screen or print, got %q", page.EmulateMediaType)
+	}
+
+	for _, name := range slices.Sorted(maps.Keys(page.SetExtraHTTPHeaders)) {
+		path := "page.setExtraHTTPHeaders." + name
+		switch {
+		case !isToken(name):
+			add(path, "%s is not a valid header name: use letters, digits and !#$%%&'*+-.^_`|~ only", path)
+		case slices.Contains(forbiddenPageHeaders, strings.ToLower(name)):
+			add(path, "%s must not be set: Chromium sets %s for each connection or request", path, name)
+		}
+		if hasControl(page.SetExtraHTTPHeaders[name], true) {
+			add(path, "%s must not contain line breaks or other control characters", path)
+		}
+	}
+
+	if auth := page.Authenticate; auth != nil && strings.Contains(auth.Username, ":") {
+		add("page.authenticate.username", "page.authenticate.username must not contain a colon: Basic authentication puts one between user name and password")
+	}
+
+	if n := utf8.RuneCountInString(page.SetUserAgent); n > MaxUserAgentLength {
+		add("page.setUserAgent", "page.setUserAgent must be at most %d characters, got %d", MaxUserAgentLength, n)
+	}
+	if hasControl(page.SetUserAgent, true) {
+		add("page.setUserAgent", "page.setUserAgent must not contain line breaks or other control characters")
+	}
+
+	for i, cookie := range page.SetCookies {
+		errs = append(errs, validateCookie(fmt.Sprintf("page.setCookies[%d]", i), &cookie)...)
+	}
+
+	if len(page.SetLocalStorageItems) > 0 && page.Goto == nil && page.SetContent != nil {
+		add("page.setLocalStorageItems", "page.setLocalStorageItems needs page.goto: a page loaded with setContent has the opaque origin of about:blank, which has no localStorage")
+	}
+	return errs
+}
+
+// cookieDomainPattern matches a host name or IPv4 address, with the
+// optional leading dot of a domain cookie.
+var cookieDomainPattern = regexp.MustCompile(`^\.?[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
+
+func validateCookie(prefix string, c *Cookie) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+
+	switch {
+	case c.Name == "":
+		add(prefix+".name", "%s.name must not be empty", prefix)
+	case strings.ContainsAny(c.Name, ";= \t") || hasControl(c.Name, false):
+		add(prefix+".name", "%s.name must not contain ; = spaces or control characters", prefix)
+	}
+	if strings.Contains(c.Value, ";") || hasControl(c.Value, false) {
+		add(prefix+".value", "%s.value must not contain ; or control characters", prefix)
+	}
+	if size := len(c.Name) + len(c.Value); size > MaxCookieSize {
+		add(prefix+".value", "%s.value is too long: name and value together must be at most %d bytes, got %d", prefix, MaxCookieSize, size)
+	}
+	if c.Expires != nil && !c.Expires.Valid() {
+		add(prefix+".expires", "%s.expires must be seconds since the Unix epoch, as a number or a numeric string, got %q", prefix, c.Expires.Text)
+	}
+
+	switch {
+	case c.Domain == "" && c.URL == "":
+		add(prefix+".domain", "%s.domain is required when url is not set", prefix)
+	case c.Domain != "" && !cookieDomainPattern.MatchString(c.Domain):
+		add(prefix+".domain", "%s.domain must be a host name such as app.example.com or .example.com, got %q", prefix, c.Domain)
+	}
+	if c.URL != "" && !isWebURL(c.URL) {
+		add(prefix+".url", "%s.url must be an URL address: an absolute http or https URL with a host", prefix)
+	}
+	if c.Path != "" && !strings.HasPrefix(c.Path, "/") {
+		add(prefix+".path", "%s.path must start with /, got %q", prefix, c.Path)
+	}
+
+	switch c.SameSite {
+	case "", "Strict", "Lax":
+	case "None":
+		// Chromium drops a SameSite=None cookie that is not Secure. A
+		// cookie given with an https url is Secure without the flag.
+		if !c.Secure && !strings.HasPrefix(strings.ToLower(c.URL), "https:") {
+			add(prefix+".secure", "%s.secure must be true when sameSite is None: Chromium rejects SameSite=None cookies without Secure", prefix)
+		}
+	default:
+		add(prefix+".sameSite", "%s.sameSite must be Strict, Lax or None, got %q", prefix, c.SameSite)
+	}
+	return errs
+}
+
+// validateWaits checks waitForSelector and waitForFunction.
+func validateWaits(page *PageOptions) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+
+	if w := page.WaitForSelector; w != nil {
+		selector := strings.TrimSpace(w.Selector)
+		switch n := utf8.RuneCountInString(w.Selector); {
+		case selector == "":
+			add("page.waitForSelector.selector", "page.waitForSelector.selector must not be empty")
+		case n > MaxSelectorLength:
+			add("page.waitForSelector.selector", "page.waitForSelector.selector must be at most %d characters, got %d", MaxSelectorLength, n)
+		case strings.TrimSpace(strings.TrimPrefix(selector, XPathPrefix)) == "":
+			add("page.waitForSelector.selector", "page.waitForSelector.selector needs an XPath expression after %s", XPathPrefix)
+		}
+		if o := w.Options; o != nil {
+			if o.Hidden && o.Visible {
+				add("page.waitForSelector.options", "page.waitForSelector.options.hidden and visible are exclusive: set at most one to true")
+			}
+			if o.Timeout != nil && *o.Timeout < 0 {
+				add("page.waitForSelector.options.timeout", "page.waitForSelector.options.timeout must be at least 0 milliseconds, got %g", *o.Timeout)
+			}
+		}
+	}
+
+	if w := page.WaitForFunction; w != nil {
+		switch n := utf8.RuneCountInString(w.PageFunction); {
+		case strings.TrimSpace(w.PageFunction) == "":
+			add("page.waitForFunction.pageFunction", "page.waitForFunction.pageFunction must not be empty")
+		case n > MaxPageFunctionLength:
+			add("page.waitForFunction.pageFunction", "page.waitForFunction.pageFunction must be at most %d characters, got %d", MaxPageFunctionLength, n)
+		}
+		if o := w.Options; o != nil {
+			if p := o.Polling; p != nil {
+				switch {
+				case p.Mode == PollingRAF || p.Mode == PollingMutation:
+				case p.Mode != "":
+					add("page.waitForFunction.options.polling", "page.waitForFunction.options.polling must be raf, mutation or a number of milliseconds, got %q", p.Mode)
+				case p.Interval <= 0:
+					add("page.waitForFunction.options.polling", "page.waitForFunction.options.polling must be a number of milliseconds greater than 0, got %g", p.Interval)
+				}
+			}
+			if o.Timeout != nil && *o.Timeout < 0 {
+				add("page.waitForFunction.options.timeout", "page.waitForFunction.options.timeout must be at least 0 milliseconds, got %g", *o.Timeout)
+			}
+		}
+	}
+	return errs
+}
+
+// isToken reports whether s is a token of RFC 9110, the syntax of header
+// names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		isAlnum := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !isAlnum && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasControl reports whether s contains an ASCII control character. A
+// horizontal tab counts only when allowTab is false.
+func hasControl(s string, allowTab bool) bool {
+	for _, c := range []byte(s) {
+		if (c < 0x20 && !(allowTab && c == '\t')) || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -20,9 +20,26 @@
 //   - waitUntil accepts load, domcontentloaded, networkidle0 and networkidle2.
 //   - page.pdf and page.screenshot map onto Page.printToPDF and
 //     Page.captureScreenshot.
+//   - The set-up options apply to the tab before the content loads (see
+//     setup.go): setJavaScriptEnabled, emulateMediaType and setUserAgent
+//     through the Emulation domain, setExtraHTTPHeaders and setCookies
+//     through the Network domain, setLocalStorageItems as a script that
+//     runs before the page's own, and authenticate by answering the
+//     Fetch domain's authRequired events (auth.go).
+//   - waitForSelector, then waitForFunction, run after the load and before
+//     the output (waits.go), with Puppeteer's polling modes and its
+//     default time limit of 30 seconds.
+//
+// Every stage is bounded by the render's time limit, and a timeout names
+// its stage: navigation, waitForSelector "<selector>", waitForFunction
+// "<function>", print or screenshot.
 //
 // Unlike Puppeteer, the renderer closes JavaScript dialogs at once, because
-// no user is there to close them and an open dialog stops the page.
+// no user is there to close them and an open dialog stops the page. Also
+// unlike Puppeteer, waitForFunction calls a page function whose value is a
+// function, so that "() => window.ready" works as a string; and with
+// JavaScript off, where the page runs no timer or animation frame, the
+// waits poll from outside the page.
 //
 // The renderer never downloads a browser: renderer.chromium.bin must name
 // an installed Chromium.

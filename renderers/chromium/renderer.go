@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,10 +113,22 @@ func (r *Renderer) Render(ctx context.Context, job *engine.Job, w io.Writer) err
 }
 
 // render runs one job in a fresh tab: check the request, open the tab,
-// load the content, write the output.
+// set it up, load the content, wait for what the request waits for, write
+// the output.
 func (r *Renderer) render(ctx context.Context, job *engine.Job, w io.Writer, limit time.Duration, logger *slog.Logger) error {
 	req := &job.Request
+	if errs := req.ValidatePage(job.Kind); len(errs) > 0 {
+		return invalidRequest(errs)
+	}
 	c, err := contentOf(req)
+	if err != nil {
+		return err
+	}
+	setup, err := newPageSetup(req)
+	if err != nil {
+		return err
+	}
+	waits, err := newWaitTasks(&req.Page)
 	if err != nil {
 		return err
 	}
@@ -148,12 +161,24 @@ func (r *Renderer) render(ctx context.Context, job *engine.Job, w io.Writer, lim
 		}
 	}()
 
-	if err := p.prepare(req.Viewport(), needsNetwork(c.waitUntil)); err != nil {
+	if err := p.prepare(req.Viewport(), needsNetwork(c.waitUntil) || setup.needsNetwork()); err != nil {
+		return stageError(ctx, "navigation", limit, err)
+	}
+	var auth *authenticator
+	if setup.credentials != nil {
+		auth = watchAuthentication(ctx, p, *setup.credentials, logger)
+	}
+	if err := setup.apply(p, auth); err != nil {
 		return stageError(ctx, "navigation", limit, err)
 	}
 	watcher := watchPage(ctx, p, logger)
 	if err := load(ctx, p, watcher, c); err != nil {
 		return stageError(ctx, "navigation", limit, err)
+	}
+	for _, task := range waits {
+		if err := task.run(ctx, p, setup.scriptsDisabled); err != nil {
+			return stageError(ctx, task.stage, limit, err)
+		}
 	}
 
 	if job.Kind == engine.KindPDF {
@@ -181,6 +206,16 @@ func stageError(ctx context.Context, stage string, limit time.Duration, err erro
 		return fmt.Errorf("render cancelled during %s: %w", stage, ctx.Err())
 	}
 	return fmt.Errorf("chromium %s stage failed: %w", stage, err)
+}
+
+// invalidRequest joins the violations that engine.RenderRequest.ValidatePage
+// found into one invalid_request JobError.
+func invalidRequest(errs []engine.FieldError) *engine.JobError {
+	messages := make([]string, len(errs))
+	for i, fe := range errs {
+		messages[i] = fe.Message
+	}
+	return engine.Errorf(engine.CodeInvalidRequest, "%s", strings.Join(messages, "; "))
 }
 
 // Ready reports whether Chromium is running and responds to DevTools

@@ -46,12 +46,7 @@ func newScreenshotJob(req *engine.RenderRequest) (screenshotJob, error) {
 		}
 		job.quality = opts.Quality
 	}
-	if job.fullPage && job.clip != nil {
-		return job, engine.Errorf(engine.CodeInvalidRequest, "page.screenshot.clip and page.screenshot.fullPage are exclusive: remove one")
-	}
-	if c := job.clip; c != nil && (c.Width <= 0 || c.Height <= 0 || c.X < 0 || c.Y < 0) {
-		return job, engine.Errorf(engine.CodeInvalidRequest, "page.screenshot.clip needs x and y of at least 0 and a width and height above 0, got %gx%g at (%g, %g)", c.Width, c.Height, c.X, c.Y)
-	}
+	// engine.RenderRequest.ValidatePage has checked the clip.
 	return job, nil
 }
 
