@@ -167,6 +167,10 @@ func (dl *Deliverer) attempt(ctx context.Context, d *Delivery) {
 		return
 	}
 	log.Warn("webhook attempt failed", "attempt", d.Attempt, "statusCode", result.StatusCode, "error", result.Error, "durationMs", result.Duration.Milliseconds())
+	if result.Permanent {
+		dl.finish(ctx, d, false, Errorf(CodeDeliveryFailed, "webhook delivery stopped on attempt %d: %s", d.Attempt, result.Error), log)
+		return
+	}
 	if result.StatusCode == http.StatusGone {
 		dl.finish(ctx, d, false, Errorf(CodeDeliveryFailed, "webhook receiver answered 410 Gone on attempt %d; delivery stopped", d.Attempt), log)
 		return

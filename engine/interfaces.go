@@ -85,6 +85,9 @@ type Attempt struct {
 	DurationMs int64         `json:"durationMs" doc:"Time the call took, in milliseconds." example:"35"`
 	// RetryAfter is the pause the receiver asked for with Retry-After, if any.
 	RetryAfter time.Duration `json:"-"`
+	// Permanent marks a failure that a retry cannot mend, such as a
+	// receiver address that the outbound guard refuses.
+	Permanent bool `json:"-"`
 }
 
 // Succeeded reports whether the receiver accepted the call (any 2xx).

@@ -47,6 +47,7 @@ func startFleet(t *testing.T, transport map[string]string, workers int) *fleet {
 		"limits.max_queued":             "0",
 		"limits.max_queued_per_key":     "0",
 		"log.level":                     "info",
+		"outbound.allow":                "127.0.0.0/8",
 	}
 	for k, v := range transport {
 		config[k] = v
@@ -87,25 +88,44 @@ func (f *fleet) post(t *testing.T, route string, body any) (int, []byte) {
 	return resp.StatusCode, answer
 }
 
-// countingReceiver counts webhook calls per job (webhook-id).
+// countingReceiver counts the webhook calls it accepts, per job
+// (webhook-id). While paused it answers 503, and those calls are not
+// counted: they are failed attempts that the worker repeats.
 type countingReceiver struct {
 	*httptest.Server
 	mu       sync.Mutex
 	calls    map[string]int
 	payloads map[string]payload
 	total    int
+	paused   bool
+	// accepting counts calls that will be answered 200 but are not yet.
+	accepting int
 }
 
 func newCountingReceiver(t *testing.T) *countingReceiver {
 	r := &countingReceiver{calls: map[string]int{}, payloads: map[string]payload{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		if r.paused {
+			r.mu.Unlock()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		var p payload
 		json.Unmarshal(body, &p)
-		r.mu.Lock()
 		r.calls[req.Header.Get("webhook-id")]++
 		r.payloads[req.Header.Get("webhook-id")] = p
 		r.total++
+		r.accepting++
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		r.mu.Lock()
+		r.accepting--
 		r.mu.Unlock()
 	}))
 	t.Cleanup(r.Close)
@@ -116,6 +136,12 @@ func (r *countingReceiver) distinct() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.calls)
+}
+
+func (r *countingReceiver) setPaused(paused bool) {
+	r.mu.Lock()
+	r.paused = paused
+	r.mu.Unlock()
 }
 
 func TestFleetSurvivesKilledWorker(t *testing.T) {
@@ -173,7 +199,16 @@ func testFleetSurvivesKilledWorker(t *testing.T, transport map[string]string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// A worker killed between the receiver's 200 and the record of that
+	// success repeats the call once its lease ends: webhooks are at least
+	// once, and receivers deduplicate on webhook-id. The kill happens
+	// while the receiver answers 503, after the last accepted call was
+	// answered, so that every duplicate the test sees would come from the
+	// pipeline itself: a render or a delivery handled twice.
+	hook.setPaused(true)
+	time.Sleep(500 * time.Millisecond)
 	f.workers[0].kill()
+	hook.setPaused(false)
 	status, answer := f.post(t, "/v1/render/pdf/sync", map[string]any{
 		"page": map[string]any{"setContent": map[string]any{"html": b64("<h1>During the kill</h1>")}},
 	})

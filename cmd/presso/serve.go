@@ -147,6 +147,10 @@ func newService(ctx context.Context, cfg *configs.Config, role engine.Role, logg
 	if err != nil {
 		return nil, err
 	}
+	guard, err := newGuard(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	c, err := build(cfg, role, logger)
 	if err != nil {
 		return nil, err
@@ -169,6 +173,7 @@ func newService(ctx context.Context, cfg *configs.Config, role engine.Role, logg
 		Keys:          c.keys,
 		Documents:     documents,
 		Templates:     c.templates,
+		Guard:         guard,
 		Metrics:       promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}),
 		RenderTimeout: renderer.Timeout,
 		RateLimit:     rateLimit,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/presso-dev/presso/configs"
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/outbound"
 	"github.com/presso-dev/presso/engine/templates"
 	"github.com/presso-dev/presso/storages/presigned"
 	"github.com/presso-dev/presso/storages/selector"
@@ -240,6 +241,15 @@ func loadLimits(cfg *configs.Config) (engine.Limits, error) {
 	return limits, nil
 }
 
+// newGuard builds the outbound guard from the outbound section.
+func newGuard(cfg *configs.Config, logger *slog.Logger) (*outbound.Guard, error) {
+	var guardConfig outbound.Config
+	if err := cfg.Unmarshal("outbound", &guardConfig); err != nil {
+		return nil, err
+	}
+	return outbound.New(guardConfig, logger)
+}
+
 // buildStorage wraps the configured default storage in a selector that
 // sends each document to the caller's presigned URL, to its key's own
 // bucket, or to the default storage.
@@ -265,6 +275,13 @@ func buildStorage(cfg *configs.Config, deps engine.Deps, logger *slog.Logger) (e
 		selector.New(defaultStorage, perKey, nil).Close()
 		return nil, err
 	}
+	// Uploads to the caller's presigned URL go through the outbound guard.
+	guard, err := newGuard(cfg, logger)
+	if err != nil {
+		selector.New(defaultStorage, perKey, nil).Close()
+		return nil, err
+	}
+	uploaderConfig.Transport = guard.HTTPTransport()
 	uploader, err := presigned.NewUploader(uploaderConfig, logger)
 	if err != nil {
 		selector.New(defaultStorage, perKey, nil).Close()

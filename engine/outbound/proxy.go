@@ -181,6 +181,9 @@ type Session struct {
 
 	mu       sync.Mutex
 	refusals []Refusal
+	// failures keeps the first network error of each target, so that a
+	// page shown as the proxy's 502 can be reported as the failure it is.
+	failures map[string]error
 	tunnels  map[net.Conn]struct{}
 	closed   bool
 }
@@ -246,6 +249,21 @@ func (s *Session) RefusedURL(u *url.URL) *DeniedError {
 	for _, r := range s.refusals {
 		if strings.EqualFold(r.Target, target) {
 			return r.Err
+		}
+	}
+	return nil
+}
+
+// FailedURL returns the network error of a connection to u's host and
+// port that the session could not open, or nil. A page whose main document
+// failed this way shows the proxy's 502 instead of an error.
+func (s *Session) FailedURL(u *url.URL) error {
+	target := targetOf(u)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, err := range s.failures {
+		if strings.EqualFold(t, target) {
+			return err
 		}
 	}
 	return nil
@@ -401,6 +419,14 @@ func (s *Session) dialFailed(w http.ResponseWriter, method, target string, err e
 		return
 	}
 	s.proxy.logger.Debug("outbound proxy: connection failed", "host", target, "session", s.label, "error", err)
+	s.mu.Lock()
+	if s.failures == nil {
+		s.failures = map[string]error{}
+	}
+	if _, seen := s.failures[target]; !seen && len(s.failures) < maxRecordedRefusals {
+		s.failures[target] = err
+	}
+	s.mu.Unlock()
 	http.Error(w, "The proxy could not connect to the target.", http.StatusBadGateway)
 }
 

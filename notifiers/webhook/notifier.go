@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/outbound"
 )
 
 func init() {
@@ -34,15 +35,24 @@ type Notifier struct {
 
 // New builds the notifier from webhook.timeout and the key ring.
 //
-// NOTE: engine.Deps carries no outbound guard, so New leaves
-// Config.Transport nil and its calls may reach any address.
+// Its calls go through the outbound guard configured in the outbound
+// section, so a webhook cannot reach an internal address.
 func New(deps engine.Deps) (engine.Notifier, error) {
 	var cfg Config
+	var guardConfig outbound.Config
 	if deps.Config != nil {
 		if err := deps.Config.Unmarshal("webhook", &cfg); err != nil {
 			return nil, fmt.Errorf("reading webhook failed: %w", err)
 		}
+		if err := deps.Config.Unmarshal("outbound", &guardConfig); err != nil {
+			return nil, fmt.Errorf("reading outbound failed: %w", err)
+		}
 	}
+	guard, err := outbound.New(guardConfig, deps.Logger)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Transport = guard.HTTPTransport()
 	return NewWithConfig(cfg, deps.Keys, deps.Logger)
 }
 
@@ -92,6 +102,9 @@ func (n *Notifier) Deliver(ctx context.Context, d *engine.Delivery) engine.Attem
 	resp, err := n.client.Do(req)
 	if err != nil {
 		attempt.Error = describeError(err, ctx, n.cfg.Timeout)
+		// A receiver the outbound guard refuses stays refused: retrying
+		// would only repeat the refusal.
+		attempt.Permanent = outbound.IsDenied(err)
 		attempt.Duration = time.Since(start)
 		log.Warn("webhook attempt failed", "error", attempt.Error, "duration", attempt.Duration)
 		return attempt

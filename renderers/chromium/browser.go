@@ -65,7 +65,7 @@ type browser struct {
 
 // launchBrowser starts Chromium from cfg.Chromium.Bin with an empty user
 // data dir of its own and connects to it.
-func launchBrowser(cfg Config) (*browser, error) {
+func launchBrowser(cfg Config, proxyURL string) (*browser, error) {
 	bin, err := exec.LookPath(cfg.Chromium.Bin)
 	if err != nil {
 		return nil, fmt.Errorf("renderer.chromium.bin %q is not an executable file: %w; install Chromium (Debian: apt-get install chromium) or set renderer.chromium.bin", cfg.Chromium.Bin, err)
@@ -77,7 +77,7 @@ func launchBrowser(cfg Config) (*browser, error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), launchTimeout)
 	defer cancel()
-	l := newLauncher(ctx, bin, dataDir, cfg.Chromium.Flags)
+	l := newLauncher(ctx, bin, dataDir, cfg.Chromium.Flags, proxyURL)
 	controlURL, err := l.Launch()
 	if err != nil {
 		killLauncher(l)
@@ -101,7 +101,7 @@ func launchBrowser(cfg Config) (*browser, error) {
 // newLauncher configures rod's launcher. rod takes defaults from a -rod
 // command-line flag, so every setting that could change where Chromium
 // comes from or how it runs is set explicitly here.
-func newLauncher(ctx context.Context, bin, dataDir string, extraFlags []string) *launcher.Launcher {
+func newLauncher(ctx context.Context, bin, dataDir string, extraFlags []string, proxyURL string) *launcher.Launcher {
 	l := launcher.New().
 		Context(ctx).
 		Bin(bin).
@@ -123,6 +123,11 @@ func newLauncher(ctx context.Context, bin, dataDir string, extraFlags []string) 
 		if value == "" {
 			l.Set(flags.Flag(name))
 		} else {
+			l.Set(flags.Flag(name), value)
+		}
+	}
+	if proxyURL != "" {
+		for name, value := range proxyFlags(proxyURL) {
 			l.Set(flags.Flag(name), value)
 		}
 	}

@@ -3,8 +3,12 @@ package chromium
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/outbound"
 )
 
 // Defaults of Config.
@@ -26,6 +30,16 @@ type Config struct {
 	Timeout time.Duration `koanf:"timeout"`
 	// Chromium configures the browser process.
 	Chromium ChromiumConfig `koanf:"chromium"`
+
+	// Guard decides which addresses pages may reach; nil means a guard
+	// without an allow-list, which lets pages reach public addresses only.
+	Guard *outbound.Guard `koanf:"-"`
+	// FailOnRefusal fails a render whose page tried to reach a refused
+	// address with a sub-resource; a refused main page always fails. New
+	// reads it from outbound.fail_on_refusal (default true).
+	FailOnRefusal bool `koanf:"-"`
+	// Metrics counts refused connections; it may be nil.
+	Metrics *engine.Metrics `koanf:"-"`
 }
 
 // ChromiumConfig is the "renderer.chromium" section of the configuration.
@@ -42,6 +56,7 @@ type ChromiumConfig struct {
 	// given one. Optional.
 	Flags []string `koanf:"flags"`
 }
+
 
 // withDefaults returns c with defaults in place of zero fields, or an error
 // naming the configuration key of the first invalid field.
@@ -63,8 +78,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("renderer.chromium.max_pages must be positive, or 0 for the number of CPUs, got %d", c.Chromium.MaxPages)
 	}
 	for i, flag := range c.Chromium.Flags {
-		if _, _, err := parseFlag(flag); err != nil {
+		name, _, err := parseFlag(flag)
+		if err != nil {
 			return c, fmt.Errorf("renderer.chromium.flags[%d]: %w", i, err)
+		}
+		if slices.Contains(reservedFlags, name) {
+			return c, fmt.Errorf("renderer.chromium.flags[%d]: --%s is set by Presso to route Chromium through the outbound guard; open targets with outbound.allow instead", i, name)
 		}
 	}
 	return c, nil

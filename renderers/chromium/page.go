@@ -8,6 +8,7 @@ import (
 	"github.com/go-rod/rod/lib/proto"
 
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/outbound"
 )
 
 // page is the tab of one render. It lives in an incognito browser context
@@ -19,18 +20,29 @@ type page struct {
 	targetID  proto.TargetTargetID
 	// session sends commands to the tab, bounded by the render's context.
 	session session
+	// proxy is the job's session of the outbound proxy; nil without one.
+	proxy *outbound.Session
 }
 
 // openPage creates a browser context with one about:blank tab in it and
 // attaches to the tab. On error, whatever was created is closed again.
-func openPage(ctx context.Context, b *browser) (*page, error) {
-	incognito, err := b.rod.Context(ctx).Incognito()
+func openPage(ctx context.Context, b *browser, proxy *outbound.Session) (*page, error) {
+	root := b.session(ctx, "")
+	create := proto.TargetCreateBrowserContext{DisposeOnDetach: true}
+	if proxy != nil {
+		// The job's own proxy listener attributes refusals to this job.
+		create.ProxyServer = proxy.URL()
+		create.ProxyBypassList = "<-loopback>"
+	}
+	created, err := create.Call(root)
 	if err != nil {
+		if proxy != nil {
+			proxy.Close()
+		}
 		return nil, fmt.Errorf("creating a browser context failed: %w", err)
 	}
-	p := &page{browser: b, contextID: incognito.BrowserContextID}
+	p := &page{browser: b, contextID: created.BrowserContextID, proxy: proxy}
 
-	root := b.session(ctx, "")
 	// Denied explicitly, not left to Chromium's default for headless mode,
 	// so that no page can make Chromium write a file on this machine.
 	deny := proto.BrowserSetDownloadBehavior{Behavior: proto.BrowserSetDownloadBehaviorBehaviorDeny, BrowserContextID: p.contextID}
@@ -121,6 +133,9 @@ func (p *page) close() error {
 	}
 	if err := (proto.TargetDisposeBrowserContext{BrowserContextID: p.contextID}).Call(root); err != nil {
 		errs = append(errs, fmt.Errorf("disposing of the browser context failed: %w", err))
+	}
+	if p.proxy != nil {
+		errs = append(errs, p.proxy.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/outbound"
 )
 
 func init() {
@@ -29,6 +30,9 @@ type Renderer struct {
 	cfg     Config
 	logger  *slog.Logger
 	browser *browser
+	guard   *outbound.Guard
+	// proxy is the guard's egress proxy that Chromium must use.
+	proxy *outbound.Proxy
 	// slots holds one value per render under way.
 	slots chan struct{}
 
@@ -41,11 +45,28 @@ type Renderer struct {
 // the factory registered under the name "chromium".
 func New(deps engine.Deps) (engine.Renderer, error) {
 	var cfg Config
+	var guardConfig outbound.Config
 	if deps.Config != nil {
 		if err := deps.Config.Unmarshal("renderer", &cfg); err != nil {
 			return nil, fmt.Errorf("reading the renderer configuration failed: %w", err)
 		}
+		if err := deps.Config.Unmarshal("outbound", &guardConfig); err != nil {
+			return nil, fmt.Errorf("reading the outbound configuration failed: %w", err)
+		}
+		var failOn struct {
+			FailOnRefusal *bool `koanf:"fail_on_refusal"`
+		}
+		if err := deps.Config.Unmarshal("outbound", &failOn); err != nil {
+			return nil, err
+		}
+		cfg.FailOnRefusal = failOn.FailOnRefusal == nil || *failOn.FailOnRefusal
 	}
+	guard, err := outbound.New(guardConfig, deps.Logger)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Guard = guard
+	cfg.Metrics = deps.Metrics
 	r, err := NewWithConfig(cfg, deps.Logger)
 	if err != nil {
 		return nil, err
@@ -65,8 +86,20 @@ func NewWithConfig(cfg Config, logger *slog.Logger) (*Renderer, error) {
 	}
 	logger = logger.With("renderer", "chromium")
 
-	b, err := launchBrowser(cfg)
+	guard := cfg.Guard
+	if guard == nil {
+		// Safe without configuration: only public addresses are reachable.
+		if guard, err = outbound.New(outbound.Config{}, logger); err != nil {
+			return nil, err
+		}
+	}
+	proxy, err := guard.StartProxy(context.Background())
 	if err != nil {
+		return nil, fmt.Errorf("starting the outbound proxy failed: %w", err)
+	}
+	b, err := launchBrowser(cfg, proxy.URL())
+	if err != nil {
+		proxy.Close()
 		return nil, err
 	}
 	logger.Info("chromium started", "version", b.version, "pid", b.pid, "maxPages", cfg.Chromium.MaxPages, "timeout", cfg.Timeout)
@@ -74,6 +107,8 @@ func NewWithConfig(cfg Config, logger *slog.Logger) (*Renderer, error) {
 		cfg:     cfg,
 		logger:  logger,
 		browser: b,
+		guard:   guard,
+		proxy:   proxy,
 		slots:   make(chan struct{}, cfg.Chromium.MaxPages),
 	}, nil
 }
@@ -151,7 +186,16 @@ func (r *Renderer) render(ctx context.Context, job *engine.Job, w io.Writer, lim
 		return err
 	}
 
-	p, err := openPage(ctx, r.browser)
+	if req.Page.Goto != nil {
+		if err := r.checkMainURL(ctx, req.Page.Goto.URL); err != nil {
+			return err
+		}
+	}
+	session, err := r.newProxySession(job)
+	if err != nil {
+		return err
+	}
+	p, err := openPage(ctx, r.browser, session)
 	if err != nil {
 		return stageError(ctx, "navigation", limit, err)
 	}
@@ -173,12 +217,19 @@ func (r *Renderer) render(ctx context.Context, job *engine.Job, w io.Writer, lim
 	}
 	watcher := watchPage(ctx, p, logger)
 	if err := load(ctx, p, watcher, c); err != nil {
+		// A refused main page fails as a tunnel error; say why instead.
+		if refused := r.checkRefusals(p); refused != nil {
+			return refused
+		}
 		return stageError(ctx, "navigation", limit, err)
 	}
 	for _, task := range waits {
 		if err := task.run(ctx, p, setup.scriptsDisabled); err != nil {
 			return stageError(ctx, task.stage, limit, err)
 		}
+	}
+	if err := r.checkRefusals(p); err != nil {
+		return err
 	}
 
 	if job.Kind == engine.KindPDF {
@@ -189,7 +240,8 @@ func (r *Renderer) render(ctx context.Context, job *engine.Job, w io.Writer, lim
 	if err != nil {
 		return stageError(ctx, stage, limit, err)
 	}
-	return nil
+	// Requests made while printing count too: the document is discarded.
+	return r.checkRefusals(p)
 }
 
 // stageError turns the error of one render stage into the error Render
@@ -231,7 +283,7 @@ func (r *Renderer) Ready() bool {
 func (r *Renderer) Close() error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
-		r.closeErr = r.browser.close()
+		r.closeErr = errors.Join(r.browser.close(), r.proxy.Close())
 		if r.closeErr != nil {
 			r.logger.Error("stopping chromium failed", "pid", r.browser.pid, "error", r.closeErr)
 			return

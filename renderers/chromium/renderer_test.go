@@ -35,7 +35,9 @@ func (s *configSource) Unmarshal(path string, out any) error {
 	if s.err != nil {
 		return s.err
 	}
-	s.set(out.(*Config))
+	if cfg, ok := out.(*Config); ok {
+		s.set(cfg)
+	}
 	return nil
 }
 
@@ -44,8 +46,8 @@ func TestNewReadsRendererSection(t *testing.T) {
 
 	_, err := New(engine.Deps{Config: source})
 
-	if !slices.Equal(source.paths, []string{"renderer"}) {
-		t.Errorf("New read the configuration paths %q, want [renderer]", source.paths)
+	if !slices.Equal(source.paths, []string{"renderer", "outbound", "outbound"}) {
+		t.Errorf("New read the configuration paths %q, want renderer, then outbound for the guard", source.paths)
 	}
 	if err == nil || !strings.Contains(err.Error(), `renderer.chromium.bin "/nonexistent/chromium"`) {
 		t.Errorf("error = %v, want one naming renderer.chromium.bin and the path", err)
@@ -76,7 +78,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	requireChromium(t)
 	server := newTestServer(t)
-	r, err := NewWithConfig(Config{Timeout: 5 * time.Second, Chromium: ChromiumConfig{MaxPages: 1}}, testLogger())
+	r, err := NewWithConfig(Config{Timeout: 5 * time.Second, Chromium: ChromiumConfig{MaxPages: 1}, Guard: loopbackGuard()}, testLogger())
 	if err != nil {
 		t.Fatalf("NewWithConfig: %v", err)
 	}
@@ -128,7 +130,7 @@ func TestLifecycle(t *testing.T) {
 
 func TestChromiumCrash(t *testing.T) {
 	requireChromium(t)
-	r, err := NewWithConfig(Config{Chromium: ChromiumConfig{MaxPages: 1}}, testLogger())
+	r, err := NewWithConfig(Config{Chromium: ChromiumConfig{MaxPages: 1}, Guard: loopbackGuard()}, testLogger())
 	if err != nil {
 		t.Fatalf("NewWithConfig: %v", err)
 	}

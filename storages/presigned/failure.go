@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/presso-dev/presso/engine/outbound"
 )
 
 // maxErrorBody caps how much of a response body is read, for the error
@@ -100,6 +102,12 @@ func transportFailure(ctx context.Context, err error) attemptResult {
 		return attemptResult{err: errors.New("the attempt timed out"), retry: true}
 	case errors.Is(err, context.Canceled):
 		return attemptResult{err: errors.New("canceled")}
+	}
+	// A refusal of the outbound guard stays a refusal, so it ends the job
+	// at once like a 4xx.
+	var denied *outbound.DeniedError
+	if errors.As(err, &denied) {
+		return attemptResult{err: denied}
 	}
 	// A DNS error comes wrapped in a dial *net.OpError, so it is checked
 	// first. Neither text below names the resolver or the dialed address.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/outbound"
 )
 
 // renderInput is the input of the six render routes.
@@ -31,11 +33,46 @@ func (in *renderInput) Resolve(ctx huma.Context) []error {
 		return nil
 	}
 	limits, _ := ctx.Operation().Metadata["limits"].(engine.Limits)
+	guard, _ := ctx.Operation().Metadata["guard"].(*outbound.Guard)
+	violations := append(req.Validate(kind, mode), limits.CheckRequest(&req)...)
+	if len(violations) == 0 {
+		violations = checkTargets(ctx.Context(), guard, &req, mode)
+	}
 	var errs []error
-	for _, fe := range append(req.Validate(kind, mode), limits.CheckRequest(&req)...) {
+	for _, fe := range violations {
 		errs = append(errs, &huma.ErrorDetail{Location: "body." + fe.Path, Message: fe.Message})
 	}
 	return errs
+}
+
+// checkTargets refuses a webhook or presigned URL whose address the outbound
+// guard denies. A name that does not resolve now is let through: the
+// delivery retries it, and the guard checks again when it connects.
+func checkTargets(ctx context.Context, guard *outbound.Guard, req *engine.RenderRequest, mode engine.Mode) []engine.FieldError {
+	if guard == nil {
+		return nil
+	}
+	var errs []engine.FieldError
+	if w := req.Webhook(); w != nil && mode == engine.ModeAsync {
+		if err := guard.CheckURL(ctx, w.URL); outbound.IsDenied(err) {
+			errs = append(errs, engine.FieldError{Path: "doppio.webhook.url", Message: "doppio.webhook.url is refused: " + err.Error()})
+		}
+	}
+	if u := req.PresignedURL(); u != "" && mode != engine.ModeDirect {
+		if err := guard.CheckURL(ctx, u); outbound.IsDenied(err) {
+			errs = append(errs, engine.FieldError{Path: "doppio.presignedUrl", Message: "doppio.presignedUrl is refused: " + stripQuery(err.Error(), u)})
+		}
+	}
+	return errs
+}
+
+// stripQuery removes the query string of rawURL from message, since the
+// query of a presigned URL is its signature.
+func stripQuery(message, rawURL string) string {
+	if i := strings.IndexByte(rawURL, '?'); i >= 0 {
+		return strings.ReplaceAll(message, rawURL[i:], "")
+	}
+	return message
 }
 
 func routeOf(op *huma.Operation) (engine.Kind, engine.Mode) {
@@ -86,7 +123,7 @@ func (s *Server) registerRenderRoutes() {
 				Security:      []map[string][]string{{"bearer": {}}},
 				MaxBodyBytes:  s.opts.MaxBodyBytes,
 				DefaultStatus: http.StatusOK,
-				Metadata:      map[string]any{"kind": kind, "mode": mode, "rateLimited": true, "limits": s.opts.Limits},
+				Metadata:      map[string]any{"kind": kind, "mode": mode, "rateLimited": true, "limits": s.opts.Limits, "guard": s.opts.Guard},
 				Errors:        []int{400, 401, 409, 413, 429, 503, 504},
 			}
 			switch mode {

@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/presso-dev/presso/engine"
+	"github.com/presso-dev/presso/engine/outbound"
 	"github.com/presso-dev/presso/engine/templates"
 )
 
@@ -46,6 +47,10 @@ type Options struct {
 	// Metrics serves GET /metrics in the Prometheus format; nil leaves the
 	// route out.
 	Metrics http.Handler
+	// Guard checks doppio.webhook.url and doppio.presignedUrl when a request
+	// arrives, so that an internal target is refused with a 400 at once;
+	// nil skips the check (the notifier and uploader still enforce it).
+	Guard *outbound.Guard
 	// Templates keeps the stored templates; nil keeps them in memory.
 	Templates templates.Store
 	// Limits bound what one request may ask for; the zero value means
