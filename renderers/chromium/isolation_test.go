@@ -53,3 +53,60 @@ func TestJobsDoNotShareState(t *testing.T) {
 		t.Errorf("second job sent the Cookie header %q, want none", sent)
 	}
 }
+
+// TestJobsDoNotShareDatabasesOrWorkers checks the stores that outlive a
+// page: IndexedDB, the Cache API and service workers. The first job writes
+// all three and waits for the worker to be active; the second job, on the
+// same origin, must find none of them.
+func TestJobsDoNotShareDatabasesOrWorkers(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/sw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `self.addEventListener('fetch', () => {});`)
+	})
+	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<p id="out">pending</p><script>
+			(async () => {
+				const db = await new Promise((ok, fail) => {
+					const open = indexedDB.open('presso-isolation', 1);
+					open.onupgradeneeded = () => open.result.createObjectStore('items');
+					open.onsuccess = () => ok(open.result);
+					open.onerror = () => fail(open.error);
+				});
+				await new Promise((ok) => { const tx = db.transaction('items', 'readwrite'); tx.objectStore('items').put('stored', 'entry'); tx.oncomplete = ok; });
+				await (await caches.open('presso-isolation')).put('/cached', new Response('cached'));
+				await navigator.serviceWorker.register('/sw.js');
+				await navigator.serviceWorker.ready;
+				const databases = (await indexedDB.databases()).map(d => d.name).join(',');
+				const registrations = (await navigator.serviceWorker.getRegistrations()).length;
+				document.getElementById('out').textContent = 'databases [' + databases + '] caches [' + (await caches.keys()).join(',') + '] workers [' + registrations + ']';
+			})().catch(e => { document.getElementById('out').textContent = 'failed ' + e; });
+		</script>`)
+	})
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<p id="out">pending</p><script>
+			(async () => {
+				const databases = (await indexedDB.databases()).map(d => d.name).join(',');
+				const registrations = (await navigator.serviceWorker.getRegistrations()).length;
+				document.getElementById('out').textContent = 'databases [' + databases + '] caches [' + (await caches.keys()).join(',') + '] workers [' + registrations + '] controlled [' + Boolean(navigator.serviceWorker.controller) + ']';
+			})();
+		</script>`)
+	})
+	server := httptest.NewServer(mux)
+	defer server.Close()
+
+	waitForResult := func(url string) engine.RenderRequest {
+		req := gotoRequest(url)
+		req.Page.WaitForFunction = &engine.WaitForFunction{PageFunction: `document.getElementById('out').textContent !== 'pending'`}
+		return req
+	}
+	first := pdfText(t, mustRender(t, engine.KindPDF, waitForResult(server.URL+"/set")), 0, 0)
+	second := pdfText(t, mustRender(t, engine.KindPDF, waitForResult(server.URL+"/read")), 0, 0)
+
+	if !strings.Contains(first, "databases [presso-isolation] caches [presso-isolation] workers [1]") {
+		t.Fatalf("first job text = %q, want a database, a cache and a service worker", first)
+	}
+	if !strings.Contains(second, "databases [] caches [] workers [0] controlled [false]") {
+		t.Errorf("second job text = %q, want no database, cache or service worker", second)
+	}
+}
