@@ -13,7 +13,7 @@ AS_POSTGRES := $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --" || e
 # which `make test` creates on the machine's PostgreSQL 15.
 export PRESSO_TEST_POSTGRES_DSN ?= postgres://presso:presso@127.0.0.1:5432/presso_test?sslmode=disable
 
-.PHONY: run test build prepare vet postgres node-modules
+.PHONY: run test build prepare vet postgres node-modules fuzz
 
 prepare:
 	@missing=""; \
@@ -52,5 +52,22 @@ postgres:
 node-modules:
 	@[ -d bin/node/node_modules/standardwebhooks ] || npm install --prefix bin/node standardwebhooks@1.1.1 --no-audit --no-fund --silent
 
+# Each fuzz target runs for FUZZ_TIME on top of its seed corpus, which the
+# ordinary test run covers too.
+FUZZ_TIME ?= 10s
+FUZZ_TARGETS := \
+	./transports/httpapi:FuzzRenderRequest \
+	./engine/templates:FuzzRender \
+	./engine/outbound:FuzzClassify \
+	./engine/outbound:FuzzParseHost
+
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		package=$${target%%:*}; name=$${target##*:}; \
+		echo "fuzzing $$name in $$package for $(FUZZ_TIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) $$package || exit 1; \
+	done
+
 test: prepare postgres node-modules vet
 	$(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) fuzz
