@@ -16,7 +16,7 @@ type RenderRequest struct {
 type DoppioOptions struct {
 	Webhook            *Webhook `json:"webhook,omitempty" doc:"Where the result of an async render is sent. Required on async routes, ignored on the others."`
 	PresignedURL       string   `json:"presignedUrl,omitempty" maxLength:"8192" doc:"An S3-compatible presigned PUT URL of your own bucket. The document is uploaded there with PUT, the raw bytes and only the headers such a URL signs (Content-Type: application/octet-stream, Content-Length); the result then has isCustomBucket true and documentUrl is this URL without its query string. Ignored on direct routes." example:"https://my-bucket.s3.eu-west-1.amazonaws.com/invoices/42.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=…"`
-	ContentDisposition string   `json:"contentDisposition,omitempty" enum:"inline,attachment" default:"inline" doc:"Content-Disposition of the direct response and of the stored document; the file name is `<requestId>.<ext>`." example:"attachment"`
+	ContentDisposition string   `json:"contentDisposition,omitempty" enum:"inline,attachment" default:"inline" doc:"Content-Disposition of the direct response and of the stored document; the file name is the request id with the extension, such as doppioreq_0b9cd1de-38a9-4f9a-9f4a-2a1c1f0e5b7d.pdf." example:"attachment"`
 }
 
 // Webhook is the HTTP call that reports an async job's result.
