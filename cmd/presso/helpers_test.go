@@ -52,6 +52,13 @@ type testService struct {
 
 func startService(t *testing.T, overrides map[string]any) *testService {
 	t.Helper()
+	return startServiceWithLog(t, overrides, testWriter{t}, slog.LevelWarn)
+}
+
+// startServiceWithLog is startService with the service's log lines written
+// to logs from level up.
+func startServiceWithLog(t *testing.T, overrides map[string]any, logs io.Writer, level slog.Level) *testService {
+	t.Helper()
 	requireTools(t)
 	server := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + server.Listener.Addr().String()
@@ -81,7 +88,7 @@ func startService(t *testing.T, overrides map[string]any) *testService {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	svc, err := newService(context.Background(), cfg, engine.RoleAll, logger)
 	if err != nil {
 		t.Fatal(err)
