@@ -15,9 +15,9 @@ import (
 )
 
 // Deliverer runs webhook deliveries from the job store's queue. Each
-// attempt is recorded; a failed one is put back in the queue with its
-// pause, so a waiting retry holds no goroutine, survives a restart when the
-// store is durable, and never delays deliveries to other receivers.
+// attempt is recorded. A failed one goes back to the queue with its pause,
+// so a waiting retry holds no goroutine and survives a restart when the
+// store is durable, and deliveries to other receivers go on meanwhile.
 type Deliverer struct {
 	store     JobStore
 	notifier  Notifier
@@ -201,8 +201,8 @@ func describeAttempt(a Attempt) string {
 	return fmt.Sprintf("HTTP %d", a.StatusCode)
 }
 
-// finish ends a delivery; a failed one is also published on the poison
-// topic, where operators can inspect it and from which it can be replayed.
+// finish ends a delivery. A failed one is also published on the poison
+// topic, where operators can inspect and replay it.
 func (dl *Deliverer) finish(ctx context.Context, d *Delivery, delivered bool, reason *JobError, log *slog.Logger) {
 	if err := dl.store.FinishDelivery(ctx, d.JobID, delivered, reason); err != nil && !errors.Is(err, ErrJobNotFound) {
 		log.Error("could not record the end of a webhook delivery", "error", err)

@@ -42,8 +42,8 @@ func (d *Dispatcher) Do(ctx context.Context, job *Job) (*Result, error) {
 	if d.closing.Load() {
 		return nil, ErrShuttingDown
 	}
-	// Register before publishing, because an in-process worker may answer
-	// before Publish returns.
+	// Register before publishing, because an in-process worker may publish
+	// the result before Publish returns.
 	ch := make(chan *Result, 1)
 	d.mu.Lock()
 	d.waiters[job.ID] = ch
@@ -82,8 +82,9 @@ func (d *Dispatcher) publish(ctx context.Context, job *Job) error {
 	return nil
 }
 
-// HandleResult is the handler of TopicResults. Results of jobs that nobody
-// here waits for belong to another API process, or to a caller that gave up.
+// HandleResult is the handler of TopicResults. A result of a job that no
+// request of this process waits for belongs to another API process, or to a
+// caller that gave up.
 func (d *Dispatcher) HandleResult(msg *message.Message) error {
 	var result Result
 	if err := json.Unmarshal(msg.Payload, &result); err != nil {

@@ -56,8 +56,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 }
 
-// QueueLimits bound the jobs that wait to render, so that a burst is
-// answered with "retry later" instead of a queue that grows without bound.
+// QueueLimits bound the jobs that wait to render, so that a burst gets
+// "retry later" instead of a queue that grows without bound.
 type QueueLimits struct {
 	// MaxQueued bounds the queued jobs of all keys. 0 means no bound.
 	MaxQueued int `koanf:"max_queued"`
@@ -364,7 +364,7 @@ func (e *Engine) Redeliver(ctx context.Context, key, jobID string) error {
 func (e *Engine) Jobs() JobStore { return e.opts.Jobs }
 
 // StopAccepting makes Submit and Do fail with ErrShuttingDown, so that
-// callers are told to retry elsewhere while the process drains.
+// callers retry elsewhere while the process drains.
 func (e *Engine) StopAccepting() {
 	if e.dispatcher != nil {
 		e.dispatcher.Close()

@@ -15,9 +15,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
-// Worker is the rendering side of the pipeline: it consumes TopicRender,
-// renders and stores documents, answers direct and sync jobs on
-// TopicResults, and delivers the webhooks of async jobs from TopicNotify.
+// Worker is the rendering side of the pipeline. It consumes TopicRender,
+// renders and stores documents, publishes the results of direct and sync
+// jobs on TopicResults, and queues the webhooks of async jobs from
+// TopicNotify.
 type Worker struct {
 	renderer  Renderer
 	storage   Storage
@@ -49,8 +50,8 @@ func NewWorker(renderer Renderer, storage Storage, store JobStore, deliverer *De
 }
 
 // HandleRender is the handler of TopicRender. A job that fails to render is
-// a result, not a handler error: it is answered with renderStatus ERROR and
-// acknowledged. Only a failure to publish the outcome returns an error, so
+// a result, not a handler error: its result has renderStatus ERROR and the
+// message is acknowledged. Only a failure to publish the outcome returns an error, so
 // that the message is retried.
 func (w *Worker) HandleRender(msg *message.Message) error {
 	var job Job
