@@ -87,7 +87,7 @@ func TestOutboundGuardRefusesInternalTargets(t *testing.T) {
 					"page":   map[string]any{"setContent": map[string]any{"html": b64("<p>hook</p>")}},
 					"doppio": map[string]any{"webhook": map[string]any{"url": target, "method": "POST"}},
 				})
-				if status != http.StatusBadRequest || !strings.Contains(string(answer), "doppio.webhook.url is refused") {
+				if status != http.StatusBadRequest || !strings.Contains(string(answer), "doppio.webhook.url is not allowed") {
 					t.Errorf("webhook to %s answered %d: %s", target, status, answer)
 				}
 			})
@@ -96,7 +96,7 @@ func TestOutboundGuardRefusesInternalTargets(t *testing.T) {
 					"page":   map[string]any{"setContent": map[string]any{"html": b64("<p>upload</p>")}},
 					"doppio": map[string]any{"presignedUrl": target + "?X-Amz-Signature=secret"},
 				})
-				if status != http.StatusBadRequest || !strings.Contains(string(answer), "doppio.presignedUrl is refused") {
+				if status != http.StatusBadRequest || !strings.Contains(string(answer), "doppio.presignedUrl is not allowed") {
 					t.Errorf("presigned URL %s answered %d: %s", target, status, answer)
 				}
 				if strings.Contains(string(answer), "X-Amz-Signature") {

@@ -102,7 +102,7 @@ func runServe(args []string) error {
 	logger.Info("stopping: finishing requests and jobs", "timeout", svc.server.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), svc.server.ShutdownTimeout)
 	defer cancel()
-	// New render requests are answered 503 with Retry-After while the
+	// New render requests get 503 with Retry-After while the
 	// requests and jobs already running finish; only then does the
 	// listener close.
 	svc.engine.StopAccepting()

@@ -11,7 +11,7 @@ import (
 	"github.com/presso-dev/presso/engine"
 )
 
-// IdempotencyWindow is how long the answer of a request with an
+// IdempotencyWindow is how long the response of a request with an
 // Idempotency-Key is returned to repeats of that request.
 const IdempotencyWindow = 24 * time.Hour
 
@@ -19,7 +19,7 @@ const IdempotencyWindow = 24 * time.Hour
 // document is not kept, so a repeat of its request renders again.
 const maxReplayBytes = 10 << 20
 
-// idempotency is the answer slot of one request with an Idempotency-Key.
+// idempotency is the response slot of one request with an Idempotency-Key.
 type idempotency struct {
 	server      *Server
 	key         string
@@ -27,7 +27,7 @@ type idempotency struct {
 	fingerprint string
 }
 
-// beginIdempotent reserves the slot of a request. It returns a stored answer
+// beginIdempotent reserves the slot of a request. It returns a stored response
 // to replay, or a problem when the key is reused for another request or the
 // first request is still running. With no header it returns nil, nil, nil.
 func (s *Server) beginIdempotent(ctx context.Context, route string, in *renderInput) (*idempotency, *engine.IdempotentAnswer, error) {

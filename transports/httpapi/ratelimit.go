@@ -59,7 +59,7 @@ func (l *keyLimiter) wait(key string) time.Duration {
 	return delay
 }
 
-// limitRate answers 429 with Retry-After to a key over its rate, on the
+// limitRate responds 429 with Retry-After to a key over its rate, on the
 // operations tagged "rate-limited".
 func (s *Server) limitRate(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()

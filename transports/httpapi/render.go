@@ -55,12 +55,12 @@ func checkTargets(ctx context.Context, guard *outbound.Guard, req *engine.Render
 	var errs []engine.FieldError
 	if w := req.Webhook(); w != nil && mode == engine.ModeAsync {
 		if err := guard.CheckURL(ctx, w.URL); outbound.IsDenied(err) {
-			errs = append(errs, engine.FieldError{Path: "doppio.webhook.url", Message: "doppio.webhook.url is refused: " + err.Error()})
+			errs = append(errs, engine.FieldError{Path: "doppio.webhook.url", Message: "doppio.webhook.url is not allowed: " + err.Error()})
 		}
 	}
 	if u := req.PresignedURL(); u != "" && mode != engine.ModeDirect {
 		if err := guard.CheckURL(ctx, u); outbound.IsDenied(err) {
-			errs = append(errs, engine.FieldError{Path: "doppio.presignedUrl", Message: "doppio.presignedUrl is refused: " + stripQuery(err.Error(), u)})
+			errs = append(errs, engine.FieldError{Path: "doppio.presignedUrl", Message: "doppio.presignedUrl is not allowed: " + stripQuery(err.Error(), u)})
 		}
 	}
 	return errs
@@ -94,7 +94,7 @@ type syncOutput struct {
 	Body     engine.Payload
 }
 
-// Ack is the answer of the async routes.
+// Ack is the response body of the async routes.
 type Ack struct {
 	RequestID string `json:"requestId" doc:"The request id; the webhook's doppioRequestId." example:"doppioreq_0b9cd1de-38a9-4f9a-9f4a-2a1c1f0e5b7d"`
 	JobID     string `json:"jobId" doc:"The job id, used in logs and as webhook-id." example:"5d2b8f1e-7c0a-4f3e-9a41-0c6f7d2e8b90"`
@@ -206,7 +206,7 @@ func (s *Server) direct(kind engine.Kind) func(context.Context, *renderInput) (*
 	}
 }
 
-// directReplay is what is kept of a direct answer for idempotent repeats.
+// directReplay is what is kept of a direct response for idempotent repeats.
 type directReplay struct {
 	RequestID   string `json:"requestId"`
 	Disposition string `json:"disposition"`
@@ -285,7 +285,7 @@ func (s *Server) run(ctx context.Context, job *engine.Job) (*engine.Result, erro
 func (s *Server) submitFailure(job *engine.Job, err error) error {
 	var full *engine.QueueFullError
 	if errors.As(err, &full) {
-		s.opts.Logger.Warn("job refused: queue full", "jobId", job.ID, "requestId", job.RequestID, "httpRequestId", job.HTTPRequestID, "key", job.Key, "perKey", full.PerKey)
+		s.opts.Logger.Warn("job rejected: queue full", "jobId", job.ID, "requestId", job.RequestID, "httpRequestId", job.HTTPRequestID, "key", job.Key, "perKey", full.PerKey)
 		if full.PerKey {
 			return problemf(http.StatusTooManyRequests, "%s: retry later", full.Error()).withRetryAfter(queueRetryAfterSeconds)
 		}
