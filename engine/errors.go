@@ -15,6 +15,9 @@ const (
 	CodeInvalidRequest   = "invalid_request"
 	CodeInternal         = "internal_error"
 	CodeDeliveryFailed   = "delivery_failed"
+	// CodeOutboundRefused marks a render whose page tried to reach an
+	// address that the outbound guard refuses.
+	CodeOutboundRefused = "outbound_refused"
 )
 
 // JobError says why a job failed, in terms a caller can act on.

@@ -113,6 +113,24 @@ func TestTemplateRenderEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("filled page too large", func(t *testing.T) {
+		status, answer, _ := svc.call(t, "/v1/templates", map[string]any{
+			"name": "Repeats", "kind": "pdf", "html": strings.Repeat("{* DOP_a *}", 100),
+		})
+		var repeats struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(answer, &repeats); err != nil || status != http.StatusCreated {
+			t.Fatalf("create answered %d: %s", status, answer)
+		}
+		status, answer, _ = svc.call(t, "/v1/template/direct", map[string]any{
+			"templateId": repeats.ID, "templateData": map[string]any{"DOP_a": strings.Repeat("x", 1<<20)},
+		})
+		if status != http.StatusBadRequest || !strings.Contains(string(answer), "limits.max_html_bytes") {
+			t.Errorf("a 100 MiB filled page answered %d: %.300s", status, answer)
+		}
+	})
+
 	t.Run("after restart", func(t *testing.T) {
 		restarted := startService(t, map[string]any{"templates.dir": templatesDir})
 		status, pdf, _ := restarted.call(t, "/v1/template/direct", map[string]any{"templateId": tpl.ID, "templateData": data})

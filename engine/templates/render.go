@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"regexp"
@@ -48,11 +49,26 @@ func (e *MissingDataError) FieldErrors() []engine.FieldError {
 
 // Render returns the page of a template: Substitute, then InjectData.
 func Render(page string, data map[string]any) (string, error) {
-	filled, err := Substitute(page, data)
+	return RenderLimited(page, data, 0)
+}
+
+// ErrPageTooLarge is returned by RenderLimited when the filled page would
+// pass its bound.
+var ErrPageTooLarge = errors.New("filled template too large")
+
+// RenderLimited is Render with a bound on the filled page's size in bytes;
+// 0 means no bound. It stops filling as soon as the bound is passed, so a
+// template that repeats a tag many times cannot make it build a huge page.
+func RenderLimited(page string, data map[string]any, maxBytes int) (string, error) {
+	filled, err := substitute(page, data, maxBytes)
 	if err != nil {
 		return "", err
 	}
-	return InjectData(filled, data)
+	filled, err = InjectData(filled, data)
+	if err == nil && maxBytes > 0 && len(filled) > maxBytes {
+		return "", ErrPageTooLarge
+	}
+	return filled, err
 }
 
 // Substitute replaces each {* DOP_name *} tag of page with data["DOP_name"]
@@ -70,7 +86,12 @@ func Render(page string, data map[string]any) (string, error) {
 // a <script> the escaped text is not JavaScript; scripts should read
 // window.doppioData instead.
 func Substitute(page string, data map[string]any) (string, error) {
+	return substitute(page, data, 0)
+}
+
+func substitute(page string, data map[string]any, maxBytes int) (string, error) {
 	matches := tagPattern.FindAllStringSubmatchIndex(page, -1)
+	texts := map[string]string{}
 	var out strings.Builder
 	out.Grow(len(page))
 	var missing []string
@@ -84,13 +105,20 @@ func Substitute(page string, data map[string]any) (string, error) {
 			}
 			continue
 		}
-		text, err := valueText(value)
-		if err != nil {
-			return "", fmt.Errorf("templateData.%s: %w", name, err)
+		text, seen := texts[name]
+		if !seen {
+			var err error
+			if text, err = valueText(value); err != nil {
+				return "", fmt.Errorf("templateData.%s: %w", name, err)
+			}
+			texts[name] = text
 		}
 		out.WriteString(page[last:m[0]])
 		out.WriteString(text)
 		last = m[1]
+		if maxBytes > 0 && out.Len() > maxBytes {
+			return "", ErrPageTooLarge
+		}
 	}
 	if len(missing) > 0 {
 		return "", &MissingDataError{Names: missing}

@@ -313,7 +313,7 @@ func (s *Server) directFailure(job *engine.Job, jobErr *engine.JobError) error {
 	}
 	status := http.StatusInternalServerError
 	switch jobErr.Code {
-	case engine.CodeNavigationFailed, engine.CodeInvalidRequest, engine.CodeRenderFailed:
+	case engine.CodeNavigationFailed, engine.CodeInvalidRequest, engine.CodeRenderFailed, engine.CodeOutboundRefused:
 		status = http.StatusBadRequest
 	case engine.CodeTimeout:
 		status = http.StatusGatewayTimeout

@@ -253,11 +253,14 @@ func (s *Server) templateRequest(ctx context.Context, in *templateRenderInput, m
 	}
 
 	var problems []engine.FieldError
-	page, err := templates.Render(tpl.HTML, templateData(in))
+	page, err := templates.RenderLimited(tpl.HTML, templateData(in), s.opts.Limits.MaxHTMLBytes)
 	var missing *templates.MissingDataError
 	switch {
 	case errors.As(err, &missing):
 		problems = append(problems, missing.FieldErrors()...)
+	case errors.Is(err, templates.ErrPageTooLarge):
+		problems = append(problems, engine.FieldError{Path: "templateData", Message: fmt.Sprintf(
+			"templateData makes the page of template %s larger than %d bytes (limits.max_html_bytes): send shorter values or use fewer tags", tpl.ID, s.opts.Limits.MaxHTMLBytes)})
 	case err != nil:
 		problems = append(problems, engine.FieldError{Path: "templateData", Message: err.Error()})
 	}
