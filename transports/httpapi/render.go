@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -34,7 +35,8 @@ func (in *renderInput) Resolve(ctx huma.Context) []error {
 	}
 	limits, _ := ctx.Operation().Metadata["limits"].(engine.Limits)
 	guard, _ := ctx.Operation().Metadata["guard"].(*outbound.Guard)
-	violations := append(req.Validate(kind, mode), limits.CheckRequest(&req)...)
+	violations := append(checkKeys(in.RawBody, reflect.TypeFor[engine.RenderRequest]()), req.Validate(kind, mode)...)
+	violations = append(violations, limits.CheckRequest(&req)...)
 	if len(violations) == 0 {
 		violations = checkTargets(ctx.Context(), guard, &req, mode)
 	}

@@ -176,3 +176,25 @@ func TestOpenAPIAndDocs(t *testing.T) {
 		}
 	}
 }
+
+func TestKeysAreCaseSensitiveAndUnique(t *testing.T) {
+	runner := &countingRunner{}
+	server := newTestServer(t, runner)
+	html := `"PGh0bWw+CjxwPnRlc3Q8L3A+CjwvaHRtbD4="`
+	cases := []struct{ name, body, want string }{
+		{"other case", `{"page":{"setContent":{"html":` + html + `}},"launch":{"defaultViewport":{"width":800,"Width":100000,"height":10}}}`, "launch.defaultViewport.Width should not exist: property names are case-sensitive, use launch.defaultViewport.width"},
+		{"other case at top", `{"Page":{"setContent":{"html":` + html + `}}}`, "use page"},
+		{"duplicate", `{"page":{"setContent":{"html":` + html + `},"pdf":{"scale":1,"scale":50}}}`, "page.pdf.scale appears twice"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, problem := post(t, server.URL+"/v1/render/pdf/sync", testKey, tc.body)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(strings.Join(problem.Message, "\n"), tc.want) {
+				t.Errorf("answered %d %q, want 400 with %q", resp.StatusCode, problem.Message, tc.want)
+			}
+		})
+	}
+	if n := runner.jobs.Load(); n != 0 {
+		t.Fatalf("%d rejected requests reached the engine", n)
+	}
+}
