@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -33,7 +34,14 @@ type TemplateRenderRequest struct {
 }
 
 type templateSpecInput struct {
-	Body TemplateSpec
+	Body    TemplateSpec
+	RawBody []byte
+}
+
+// Resolve rejects keys that Go's decoder would match case-insensitively or
+// take twice, as the render routes do.
+func (in *templateSpecInput) Resolve(huma.Context) []error {
+	return keyErrors(checkKeys(in.RawBody, reflect.TypeFor[TemplateSpec]()))
 }
 
 type templateIDInput struct {
@@ -41,8 +49,22 @@ type templateIDInput struct {
 }
 
 type replaceTemplateInput struct {
-	ID   string `path:"id" maxLength:"64" doc:"The template's id." example:"0193a1f2-6b2a-7c3d-9e1f-2a3b4c5d6e7f"`
-	Body TemplateSpec
+	ID      string `path:"id" maxLength:"64" doc:"The template's id." example:"0193a1f2-6b2a-7c3d-9e1f-2a3b4c5d6e7f"`
+	Body    TemplateSpec
+	RawBody []byte
+}
+
+// Resolve rejects keys as templateSpecInput does.
+func (in *replaceTemplateInput) Resolve(huma.Context) []error {
+	return keyErrors(checkKeys(in.RawBody, reflect.TypeFor[TemplateSpec]()))
+}
+
+func keyErrors(violations []engine.FieldError) []error {
+	var errs []error
+	for _, fe := range violations {
+		errs = append(errs, &huma.ErrorDetail{Location: "body." + fe.Path, Message: fe.Message})
+	}
+	return errs
 }
 
 type templateOutput struct {
