@@ -6,6 +6,7 @@ package configs
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -41,12 +42,20 @@ func Load(path string, overrides map[string]any) (*Config, error) {
 	if err := k.Load(rawbytes.Provider(defaultsYAML), yaml.Parser()); err != nil {
 		return nil, fmt.Errorf("read built-in defaults: %w", err)
 	}
+	known := k.Keys()
 	if path != "" {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("configuration file: %w", err)
 		}
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		fileLayer := koanf.New(".")
+		if err := fileLayer.Load(file.Provider(path), yaml.Parser()); err != nil {
 			return nil, fmt.Errorf("read configuration file %s: %w", path, err)
+		}
+		if err := checkKnown(fileLayer.Keys(), known, "configuration file "+path); err != nil {
+			return nil, err
+		}
+		if err := k.Merge(fileLayer); err != nil {
+			return nil, err
 		}
 	}
 	envProvider := env.Provider(".", env.Opt{
@@ -60,8 +69,15 @@ func Load(path string, overrides map[string]any) (*Config, error) {
 		return nil, fmt.Errorf("read %s environment variables: %w", EnvPrefix, err)
 	}
 	if len(overrides) > 0 {
-		if err := k.Load(confmap.Provider(overrides, "."), nil); err != nil {
+		flagLayer := koanf.New(".")
+		if err := flagLayer.Load(confmap.Provider(overrides, "."), nil); err != nil {
 			return nil, fmt.Errorf("apply flags: %w", err)
+		}
+		if err := checkKnown(flagLayer.Keys(), known, "--set"); err != nil {
+			return nil, err
+		}
+		if err := k.Merge(flagLayer); err != nil {
+			return nil, err
 		}
 	}
 	if k.String("server.public_url") == "" {
@@ -70,6 +86,76 @@ func Load(path string, overrides map[string]any) (*Config, error) {
 		}
 	}
 	return &Config{k: k}, nil
+}
+
+// checkKnown rejects keys that configs/presso.yaml does not define, so that
+// a misspelt setting fails at start instead of leaving its default in
+// place. A key below a list (auth.keys[].name) counts as its list's key.
+// Environment variables are not checked: unrelated PRESSO_ variables are
+// common in shells and CI.
+func checkKnown(keys, known []string, where string) error {
+	knownSet := map[string]bool{}
+	for _, key := range known {
+		knownSet[key] = true
+	}
+	var unknown []string
+	for _, key := range keys {
+		if !knownSet[key] && !underList(key, knownSet) {
+			unknown = append(unknown, key)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	message := fmt.Sprintf("%s sets unknown configuration keys: %s", where, strings.Join(unknown, ", "))
+	if hint := closestKey(unknown[0], known); hint != "" {
+		message += fmt.Sprintf(" (did you mean %s?)", hint)
+	}
+	return errors.New(message + "; every key is listed in configs/presso.yaml")
+}
+
+// underList reports whether key lies below a known key whose value is a
+// list or a free-form map, such as auth.keys.
+func underList(key string, known map[string]bool) bool {
+	for prefix := key; strings.Contains(prefix, "."); {
+		prefix = prefix[:strings.LastIndex(prefix, ".")]
+		if known[prefix] {
+			return true
+		}
+	}
+	return false
+}
+
+// closestKey returns the known key with the smallest edit distance to key,
+// when it is close enough to be a typo.
+func closestKey(key string, known []string) string {
+	best, bestDistance := "", 4
+	for _, candidate := range known {
+		if d := editDistance(key, candidate); d < bestDistance {
+			best, bestDistance = candidate, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	previous := make([]int, len(b)+1)
+	for j := range previous {
+		previous[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		current := make([]int, len(b)+1)
+		current[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			current[j] = min(previous[j]+1, current[j-1]+1, previous[j-1]+cost)
+		}
+		previous = current
+	}
+	return previous[len(b)]
 }
 
 // Unmarshal decodes the keys below path into out. Strings such as "30s"

@@ -3,6 +3,7 @@ package configs
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +75,24 @@ func TestLoadLayersFileEnvAndFlags(t *testing.T) {
 func TestLoadMissingFile(t *testing.T) {
 	if _, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil); err == nil {
 		t.Fatal("expected an error for a missing configuration file")
+	}
+}
+
+func TestLoadRejectsUnknownKeys(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "presso.yaml")
+	if err := os.WriteFile(file, []byte("server:\n  adr: 127.0.0.1:9000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(file, nil)
+	if err == nil || !strings.Contains(err.Error(), "server.adr") || !strings.Contains(err.Error(), "did you mean server.addr?") {
+		t.Errorf("a misspelt key in the file: %v", err)
+	}
+	_, err = Load("", map[string]any{"rendrer.timeout": "5s"})
+	if err == nil || !strings.Contains(err.Error(), "rendrer.timeout") {
+		t.Errorf("a misspelt key in --set: %v", err)
+	}
+	t.Setenv("PRESSO_UNRELATED_SETTING", "1")
+	if _, err := Load("", map[string]any{"auth.keys": []any{map[string]any{"name": "a"}}}); err != nil {
+		t.Errorf("an unrelated environment variable or a list entry was rejected: %v", err)
 	}
 }

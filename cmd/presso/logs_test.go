@@ -34,8 +34,8 @@ func TestLogsCarryIDsAndNoSecrets(t *testing.T) {
 	svc := startServiceWithLog(t, nil, logs, slog.LevelDebug)
 	hook := newReceiver(t)
 	page := map[string]any{
-		"setContent": map[string]any{"html": b64("<p>confidential-document-text</p>")},
-		"setCookies": []any{map[string]any{"name": "session", "value": "cookie-secret-value", "domain": "example.com"}},
+		"setContent":          map[string]any{"html": b64("<p>confidential-document-text</p>")},
+		"setCookies":          []any{map[string]any{"name": "session", "value": "cookie-secret-value", "domain": "example.com"}},
 		"setExtraHTTPHeaders": map[string]string{"X-Api-Token": "header-secret-value"},
 		"authenticate":        map[string]any{"username": "user", "password": "password-secret-value"},
 	}

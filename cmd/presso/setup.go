@@ -331,6 +331,9 @@ func (c *components) close() error {
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // the flag package printed the usage already
+	}
 	if err == nil && fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: see %s -h", fs.Arg(0), fs.Name())
 	}

@@ -106,7 +106,7 @@ func (n *Notifier) Deliver(ctx context.Context, d *engine.Delivery) engine.Attem
 		// would only repeat the refusal.
 		attempt.Permanent = outbound.IsDenied(err)
 		attempt.Duration = time.Since(start)
-		log.Warn("webhook attempt failed", "error", attempt.Error, "duration", attempt.Duration)
+		log.Debug("webhook attempt failed", "error", attempt.Error, "duration", attempt.Duration)
 		return attempt
 	}
 	// The status is the outcome, so a body cut short by the deadline does not
@@ -122,11 +122,11 @@ func (n *Notifier) Deliver(ctx context.Context, d *engine.Delivery) engine.Attem
 
 	switch {
 	case attempt.Succeeded():
-		log.Info("webhook delivered", "status", resp.StatusCode, "duration", attempt.Duration)
+		log.Debug("webhook call answered", "status", resp.StatusCode, "duration", attempt.Duration)
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		log.Warn("webhook attempt failed: redirect not followed", "status", resp.StatusCode, "duration", attempt.Duration)
 	default:
-		log.Warn("webhook attempt failed", "status", resp.StatusCode, "duration", attempt.Duration, "retryAfter", attempt.RetryAfter)
+		log.Debug("webhook attempt failed", "status", resp.StatusCode, "duration", attempt.Duration, "retryAfter", attempt.RetryAfter)
 	}
 	return attempt
 }

@@ -56,7 +56,9 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	token, hasBearer := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
+	// The scheme name is case-insensitive (RFC 9110), the token is not.
+	scheme, token, _ := strings.Cut(strings.TrimSpace(ctx.Header("Authorization")), " ")
+	hasBearer := strings.EqualFold(scheme, "Bearer") && token != ""
 	if !s.opts.Keys.Enabled() {
 		next(huma.WithValue(ctx, keyNameKey, "anonymous"))
 		return

@@ -87,11 +87,13 @@ type directOutput struct {
 	ContentType        string `header:"Content-Type"`
 	ContentDisposition string `header:"Content-Disposition"`
 	DoppioRequestID    string `header:"X-Doppio-Request-Id" doc:"The request id of the render."`
+	JobID              string `header:"X-Presso-Job-Id" doc:"Presso extension: the job id, for GET /v1/jobs/{jobId}."`
 	Replayed           string `header:"Idempotent-Replayed" doc:"true when this is the stored answer of an earlier request with the same Idempotency-Key."`
 	Body               []byte
 }
 
 type syncOutput struct {
+	JobID    string `header:"X-Presso-Job-Id" doc:"Presso extension: the job id, for GET /v1/jobs/{jobId}."`
 	Replayed string `header:"Idempotent-Replayed" doc:"true when this is the stored answer of an earlier request with the same Idempotency-Key."`
 	Body     engine.Payload
 }
@@ -198,6 +200,7 @@ func (s *Server) direct(kind engine.Kind) func(context.Context, *renderInput) (*
 			ContentType:        result.ContentType,
 			ContentDisposition: job.ContentDisposition(),
 			DoppioRequestID:    job.RequestID,
+			JobID:              job.ID,
 			Body:               result.Document,
 		}
 		if slot != nil {
@@ -233,7 +236,7 @@ func (s *Server) sync(kind engine.Kind) func(context.Context, *renderInput) (*sy
 			slot.abandon(ctx)
 			return nil, err
 		}
-		out := &syncOutput{Body: result.Payload(false)}
+		out := &syncOutput{JobID: job.ID, Body: result.Payload(false)}
 		if slot != nil {
 			body, _ := json.Marshal(out.Body)
 			slot.complete(ctx, http.StatusOK, "application/json", body)
