@@ -68,6 +68,9 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) $$package || exit 1; \
 	done
 
+# One package at a time: the end-to-end and renderer tests each run several
+# Chromium processes, and on two cores running them side by side makes
+# their time limits flaky without saving much time.
 test: prepare postgres node-modules vet
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -p 1 -count=1 -timeout 25m ./...
 	$(MAKE) fuzz

@@ -40,14 +40,16 @@ func startFleet(t *testing.T, transport map[string]string, workers int) *fleet {
 		"jobs.postgres.dsn":             dsn,
 		"transport.postgres.dsn":        dsn,
 		"renderer.chromium.max_pages":   "2",
-		"renderer.timeout":              "20s",
-		"webhook.initial_backoff":       "100ms",
-		"webhook.max_backoff":           "1s",
-		"webhook.poll_interval":         "50ms",
-		"limits.max_queued":             "0",
-		"limits.max_queued_per_key":     "0",
-		"log.level":                     "info",
-		"outbound.allow":                "127.0.0.0/8",
+		// Direct and sync jobs queue behind the async ones, which the
+		// surviving worker renders alone after the kill.
+		"renderer.timeout":          "60s",
+		"webhook.initial_backoff":   "100ms",
+		"webhook.max_backoff":       "1s",
+		"webhook.poll_interval":     "50ms",
+		"limits.max_queued":         "0",
+		"limits.max_queued_per_key": "0",
+		"log.level":                 "info",
+		"outbound.allow":            "127.0.0.0/8",
 	}
 	for k, v := range transport {
 		config[k] = v
@@ -192,7 +194,7 @@ func testFleetSurvivesKilledWorker(t *testing.T, transport map[string]string) {
 		t.Fatal(e)
 	}
 
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(6 * time.Minute)
 	for hook.distinct() < jobs/2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d webhooks arrived before the kill", hook.distinct(), jobs)
