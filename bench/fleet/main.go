@@ -92,7 +92,7 @@ func (r run) measure(name string, jobs int, settings map[string]string, workers 
 		"server.addr": addr, "server.public_url": "http://" + addr,
 		"storage.local.dir": filepath.Join(r.dir, "documents"), "templates.dir": filepath.Join(r.dir, "templates"),
 		"auth.anonymous_signing_secret": "whsec_" + base64.StdEncoding.EncodeToString([]byte("bench-secret-0123456789abcdef")),
-		"outbound.allow": "127.0.0.0/8", "limits.max_queued": "0", "limits.max_queued_per_key": "0",
+		"outbound.allow":                "127.0.0.0/8", "limits.max_queued": "0", "limits.max_queued_per_key": "0",
 		"renderer.chromium.max_pages": "2", "log.level": "error",
 	}
 	for k, v := range settings {
