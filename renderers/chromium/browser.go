@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-rod/rod"
@@ -14,6 +17,8 @@ import (
 	"github.com/go-rod/rod/lib/launcher/flags"
 	"github.com/go-rod/rod/lib/proto"
 	"github.com/go-rod/rod/lib/utils"
+
+	"github.com/presso-dev/presso/engine"
 )
 
 const (
@@ -23,8 +28,6 @@ const (
 	// stopTimeout bounds each step of stopping Chromium: the polite
 	// Browser.close, then the wait after a kill.
 	stopTimeout = 10 * time.Second
-	// pingTimeout bounds the health check behind Ready.
-	pingTimeout = 2 * time.Second
 )
 
 // launchFlags are the Chromium flags set on top of rod's launcher defaults.
@@ -47,6 +50,8 @@ var launchFlags = []flags.Flag{
 
 // browser is one running Chromium process and the DevTools connection to it.
 type browser struct {
+	// id numbers the browsers of a renderer from 1, in the order started.
+	id       int64
 	launcher *launcher.Launcher
 	ws       *cdp.WebSocket
 	conn     *cdp.Client
@@ -61,21 +66,35 @@ type browser struct {
 	// exited is closed once the Chromium process has exited and its user
 	// data dir is removed.
 	exited chan struct{}
+
+	// pool holds the tabs prepared for the next renders; nil until connected.
+	pool *pagePool
+	// active counts the renders that use this browser, including the
+	// closing of their tabs. Renders are added only while the browser is
+	// the renderer's current one, so a retired browser's count only falls.
+	active sync.WaitGroup
+	// renders counts the renders given to this browser, for recycle_after.
+	renders atomic.Int64
+	// recycleRequested is set once the renderer was asked to replace it.
+	recycleRequested atomic.Bool
+	// lost holds the reason the renderer gave up on the process, such as
+	// that it exited or stopped responding; nil while it is usable.
+	lost atomic.Pointer[string]
 }
 
 // launchBrowser starts Chromium from cfg.Chromium.Bin with an empty user
-// data dir of its own and connects to it.
-func launchBrowser(cfg Config, proxyURL string) (*browser, error) {
+// data dir of its own and connects to it. Cancelling ctx stops the start.
+func launchBrowser(ctx context.Context, cfg Config, proxyURL string) (*browser, error) {
 	bin, err := exec.LookPath(cfg.Chromium.Bin)
 	if err != nil {
 		return nil, fmt.Errorf("renderer.chromium.bin %q is not an executable file: %w; install Chromium (Debian: apt-get install chromium) or set renderer.chromium.bin", cfg.Chromium.Bin, err)
 	}
-	dataDir, err := os.MkdirTemp("", "presso-chromium-")
+	dataDir, err := os.MkdirTemp("", dataDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Chromium user data dir failed: %w", err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), launchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, launchTimeout)
 	defer cancel()
 	l := newLauncher(ctx, bin, dataDir, cfg.Chromium.Flags, proxyURL)
 	controlURL, err := l.Launch()
@@ -87,16 +106,22 @@ func launchBrowser(cfg Config, proxyURL string) (*browser, error) {
 
 	b := &browser{launcher: l, dataDir: dataDir, pid: l.PID(), exited: make(chan struct{})}
 	go func() {
-		// Cleanup returns once the process has exited.
+		// Cleanup returns once rod's os/exec has waited for the process it
+		// started (leakless's guard, which waits for Chromium), so neither
+		// stays a zombie.
 		l.Cleanup()
 		close(b.exited)
 	}()
 	if err := b.connect(ctx, controlURL); err != nil {
-		_ = b.close()
+		_ = b.close(false)
 		return nil, fmt.Errorf("connecting to Chromium (%s) failed: %w", bin, err)
 	}
 	return b, nil
 }
+
+// dataDirPrefix starts the name of every user data dir that the renderer
+// creates in the temporary directory.
+const dataDirPrefix = "presso-chromium-"
 
 // newLauncher configures rod's launcher. rod takes defaults from a -rod
 // command-line flag, so every setting that could change where Chromium
@@ -136,8 +161,9 @@ func newLauncher(ctx context.Context, bin, dataDir string, extraFlags []string, 
 
 // killLauncher kills what a failed Launch may have left running.
 func killLauncher(l *launcher.Launcher) {
-	if l.PID() != 0 {
-		l.Kill()
+	if pid := l.PID(); pid != 0 {
+		killGroup(pid)
+		sweepGroup(pid, stopTimeout)
 	}
 }
 
@@ -190,25 +216,94 @@ func (b *browser) session(ctx context.Context, id proto.TargetSessionID) session
 	return session{conn: b.conn, ctx: ctx, id: id}
 }
 
-// ping reports whether Chromium is running and responds to DevTools commands.
-func (b *browser) ping() bool {
-	select {
-	case <-b.exited:
+// ping reports whether Chromium is running and responds to a DevTools
+// command within timeout.
+func (b *browser) ping(timeout time.Duration) bool {
+	if b.isLost() {
 		return false
-	default:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	_, err := proto.BrowserGetVersion{}.Call(b.session(ctx, ""))
 	return err == nil
 }
 
-// close sends Browser.close, kills Chromium's process group if it has not
-// exited after stopTimeout, and removes the user data dir. It returns an
-// error only if a Chromium process may remain.
-func (b *browser) close() error {
-	exited := false
-	if b.conn != nil {
+// hasExited reports whether the Chromium process has exited.
+func (b *browser) hasExited() bool {
+	select {
+	case <-b.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// markLost records why the renderer gave up on b; the first reason stays.
+func (b *browser) markLost(reason string) {
+	b.lost.CompareAndSwap(nil, &reason)
+}
+
+// isLost reports whether b can no longer render: it exited, or the
+// renderer gave up on it.
+func (b *browser) isLost() bool {
+	return b.lost.Load() != nil || b.hasExited()
+}
+
+// diedDuring reports whether the failure err of a render that ran with
+// renderCtx is due to the loss of b. The DevTools connection breaks as
+// Chromium dies, a moment before rod's launcher reports the exit, so an
+// error that is no JobError waits up to lossGrace for the process to be
+// gone.
+func (b *browser) diedDuring(renderCtx context.Context, err error) bool {
+	if b.isLost() || errors.Is(context.Cause(renderCtx), errBrowserLost) {
+		return true
+	}
+	var jobErr *engine.JobError
+	deadline := time.Now().Add(lossGrace)
+	for {
+		if b.processGone() {
+			return true
+		}
+		if errors.As(err, &jobErr) || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// lossGrace bounds the wait of diedDuring.
+const lossGrace = 500 * time.Millisecond
+
+// processGone reports whether the Chromium browser process has exited,
+// whether or not its parent has waited for it yet. Without /proc it
+// reports false.
+func (b *browser) processGone() bool {
+	stat, err := readProcStat(b.pid)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist) && procMounted()
+	}
+	return stat.state == 'Z' || stat.state == 'X'
+}
+
+// lostReason returns why b can no longer render, for error messages.
+func (b *browser) lostReason() string {
+	if reason := b.lost.Load(); reason != nil {
+		return *reason
+	}
+	return "exited"
+}
+
+// close stops Chromium and removes its user data dir. With polite, it
+// first sends Browser.close and waits up to stopTimeout for the process to
+// exit. If the process still runs, or polite is false, it kills Chromium's
+// process group. Then it sweeps what is left of the group (see sweepGroup).
+// It returns an error only if a Chromium process may remain.
+func (b *browser) close(polite bool) error {
+	if b.pool != nil {
+		b.pool.close(polite)
+	}
+	exited := b.hasExited()
+	if polite && !exited && b.conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		// The connection often closes before the response arrives, so the
 		// error means nothing. The wait on exited below is the check.
@@ -219,11 +314,12 @@ func (b *browser) close() error {
 
 	var err error
 	if !exited {
-		b.launcher.Kill()
+		killGroup(b.pid)
 		if !b.waitExit(stopTimeout) {
 			err = fmt.Errorf("chromium (pid %d) did not exit after SIGKILL within %s", b.pid, stopTimeout)
 		}
 	}
+	sweepGroup(b.pid, stopTimeout)
 
 	if b.cancel != nil {
 		b.cancel()

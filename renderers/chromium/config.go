@@ -13,8 +13,22 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultTimeout = 30 * time.Second
-	DefaultBin     = "/usr/bin/chromium"
+	DefaultTimeout       = 30 * time.Second
+	DefaultBin           = "/usr/bin/chromium"
+	DefaultRecycleAfter  = 500
+	DefaultPreparedPages = 1
+)
+
+// Timing of the browser's health check; Config's unexported fields take
+// these unless a test sets its own.
+const (
+	// defaultHealthInterval is the pause between two health checks.
+	defaultHealthInterval = 5 * time.Second
+	// defaultPingTimeout bounds one health check, a Browser.getVersion.
+	defaultPingTimeout = 2 * time.Second
+	// failedChecksBeforeRestart is the number of health checks in a row
+	// that must fail before Chromium is killed and started again.
+	failedChecksBeforeRestart = 2
 )
 
 // minTimeout rejects timeouts that are almost certainly a missing unit: a
@@ -55,8 +69,33 @@ type ChromiumConfig struct {
 	// "--name=value". A flag that the renderer also sets is replaced by the
 	// given one. Optional.
 	Flags []string `koanf:"flags"`
-}
+	// RecycleAfter is the number of renders after which the renderer
+	// replaces Chromium with a new process, because Chromium's memory grows
+	// over many tabs. New renders go to the new process at once; the old
+	// one finishes its renders and then stops. nil takes the default, 500;
+	// 0 never recycles by count.
+	RecycleAfter *int `koanf:"recycle_after"`
+	// RecycleMemoryMB replaces Chromium the same way once the resident
+	// memory (RSS) of its process tree exceeds this many MiB, measured at
+	// every health check (every 5s). It sums VmRSS of the browser process
+	// and its descendants, so memory they share counts more than once.
+	// Default (0): off.
+	RecycleMemoryMB int `koanf:"recycle_memory_mb"`
+	// PreparedPages is the number of tabs the renderer keeps ready, each
+	// in a new browser context of its own with its own outbound proxy
+	// session, so that a render does not wait for Chromium to create them.
+	// Each prepared tab serves exactly one render and is disposed of after
+	// it, as a tab created on demand is. nil takes the default, 1; 0 turns
+	// preparing off. Each prepared tab keeps a renderer process of Chromium
+	// running, tens of MiB of memory.
+	PreparedPages *int `koanf:"prepared_pages"`
 
+	// healthInterval is the pause between two health checks. Default:
+	// defaultHealthInterval.
+	healthInterval time.Duration
+	// pingTimeout bounds one health check. Default: defaultPingTimeout.
+	pingTimeout time.Duration
+}
 
 // withDefaults returns c with defaults in place of zero fields, or an error
 // naming the configuration key of the first invalid field.
@@ -70,12 +109,33 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Chromium.MaxPages == 0 {
 		c.Chromium.MaxPages = runtime.NumCPU()
 	}
+	if c.Chromium.RecycleAfter == nil {
+		c.Chromium.RecycleAfter = intPointer(DefaultRecycleAfter)
+	}
+	if c.Chromium.PreparedPages == nil {
+		c.Chromium.PreparedPages = intPointer(DefaultPreparedPages)
+	}
+	if c.Chromium.healthInterval == 0 {
+		c.Chromium.healthInterval = defaultHealthInterval
+	}
+	if c.Chromium.pingTimeout == 0 {
+		c.Chromium.pingTimeout = defaultPingTimeout
+	}
 
 	if c.Timeout < minTimeout {
 		return c, fmt.Errorf("renderer.timeout must be at least %s, got %s: give a duration with a unit, such as 30s", minTimeout, c.Timeout)
 	}
 	if c.Chromium.MaxPages < 0 {
 		return c, fmt.Errorf("renderer.chromium.max_pages must be positive, or 0 for the number of CPUs, got %d", c.Chromium.MaxPages)
+	}
+	if *c.Chromium.RecycleAfter < 0 {
+		return c, fmt.Errorf("renderer.chromium.recycle_after must be a number of renders, or 0 to never recycle by count, got %d", *c.Chromium.RecycleAfter)
+	}
+	if c.Chromium.RecycleMemoryMB < 0 {
+		return c, fmt.Errorf("renderer.chromium.recycle_memory_mb must be a size in MiB, or 0 to never recycle by memory, got %d", c.Chromium.RecycleMemoryMB)
+	}
+	if *c.Chromium.PreparedPages < 0 {
+		return c, fmt.Errorf("renderer.chromium.prepared_pages must be a number of tabs, or 0 to prepare none, got %d", *c.Chromium.PreparedPages)
 	}
 	for i, flag := range c.Chromium.Flags {
 		name, _, err := parseFlag(flag)
@@ -102,3 +162,5 @@ func parseFlag(flag string) (name, value string, err error) {
 	}
 	return name, value, nil
 }
+
+func intPointer(n int) *int { return &n }

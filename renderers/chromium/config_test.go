@@ -25,6 +25,31 @@ func TestConfigDefaults(t *testing.T) {
 	if len(cfg.Chromium.Flags) != 0 {
 		t.Errorf("Chromium.Flags = %q, want none", cfg.Chromium.Flags)
 	}
+	if *cfg.Chromium.RecycleAfter != 500 {
+		t.Errorf("Chromium.RecycleAfter = %d, want 500", *cfg.Chromium.RecycleAfter)
+	}
+	if cfg.Chromium.RecycleMemoryMB != 0 {
+		t.Errorf("Chromium.RecycleMemoryMB = %d, want 0 (off)", cfg.Chromium.RecycleMemoryMB)
+	}
+	if *cfg.Chromium.PreparedPages != 1 {
+		t.Errorf("Chromium.PreparedPages = %d, want 1", *cfg.Chromium.PreparedPages)
+	}
+}
+
+func TestConfigKeepsZeroCounts(t *testing.T) {
+	in := Config{Chromium: ChromiumConfig{RecycleAfter: intPointer(0), PreparedPages: intPointer(0)}}
+
+	cfg, err := in.withDefaults()
+	if err != nil {
+		t.Fatalf("withDefaults: %v", err)
+	}
+
+	if *cfg.Chromium.RecycleAfter != 0 {
+		t.Errorf("Chromium.RecycleAfter = %d, want 0 (never recycle by count)", *cfg.Chromium.RecycleAfter)
+	}
+	if *cfg.Chromium.PreparedPages != 0 {
+		t.Errorf("Chromium.PreparedPages = %d, want 0 (prepare none)", *cfg.Chromium.PreparedPages)
+	}
 }
 
 func TestConfigKeepsValues(t *testing.T) {
@@ -49,6 +74,9 @@ func TestConfigInvalid(t *testing.T) {
 		{"timeout without unit", Config{Timeout: 30}, "renderer.timeout"},
 		{"negative timeout", Config{Timeout: -time.Second}, "renderer.timeout"},
 		{"negative max pages", Config{Chromium: ChromiumConfig{MaxPages: -1}}, "renderer.chromium.max_pages"},
+		{"negative recycle after", Config{Chromium: ChromiumConfig{RecycleAfter: intPointer(-1)}}, "renderer.chromium.recycle_after"},
+		{"negative recycle memory", Config{Chromium: ChromiumConfig{RecycleMemoryMB: -1}}, "renderer.chromium.recycle_memory_mb"},
+		{"negative prepared pages", Config{Chromium: ChromiumConfig{PreparedPages: intPointer(-1)}}, "renderer.chromium.prepared_pages"},
 		{"flag without dashes", Config{Chromium: ChromiumConfig{Flags: []string{"--lang=en", "lang=en"}}}, "renderer.chromium.flags[1]"},
 		{"flag without name", Config{Chromium: ChromiumConfig{Flags: []string{"--=x"}}}, "renderer.chromium.flags[0]"},
 	}

@@ -11,7 +11,22 @@
 // its own, closed afterwards, so that cookies, storage and caches never
 // pass between jobs. A semaphore of renderer.chromium.max_pages bounds the
 // renders that run at once, and renderer.timeout bounds each of them,
-// every wait included.
+// every wait included. The renderer keeps renderer.chromium.prepared_pages
+// such tabs created ahead of demand (pool.go), each still used by one job
+// only.
+//
+// A supervisor (lifecycle.go) replaces the Chromium process while Presso
+// runs. When it exits or fails two health checks in a row, a new one
+// starts at once. The renders that ran on the old one fail with
+// render_failed ("Chromium exited during the render; retry the request").
+// They are not retried, because the page may be what crashed it. After
+// renderer.chromium.recycle_after renders, or above
+// renderer.chromium.recycle_memory_mb, a new process takes the new renders
+// while the old one finishes its own and then stops, so no render fails.
+// Each replacement counts in presso_browser_restarts_total. Stopping a
+// process kills its whole process group and waits for any of its
+// processes that became children of Presso (proc.go), so that none is
+// left running or as a zombie.
 //
 // The page options follow Puppeteer:
 //   - page.goto navigates and fails only on a network error, not on an HTTP

@@ -94,14 +94,15 @@ func (p *page) mainFrameURL() *url.URL {
 	return u
 }
 
-// newProxySession opens the per-job listener of the guard's proxy, which
-// attributes refusals to the job.
-func (r *Renderer) newProxySession(job *engine.Job) (*outbound.Session, error) {
-	if r.proxy == nil {
+// newProxySession opens a listener of its own on the guard's proxy for one
+// job, so that refusals are attributed to that job. label names the
+// session in the proxy's log lines. It returns nil without a proxy.
+func newProxySession(proxy *outbound.Proxy, metrics *engine.Metrics, label string) (*outbound.Session, error) {
+	if proxy == nil {
 		return nil, nil
 	}
-	session, err := r.proxy.NewSession(job.ID, func(host, addr, reason string) {
-		r.cfg.Metrics.CountOutboundRefused()
+	session, err := proxy.NewSession(label, func(host, addr, reason string) {
+		metrics.CountOutboundRefused()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening the job's proxy session failed: %w", err)

@@ -275,7 +275,7 @@ func TestConfigTimeoutBoundsRender(t *testing.T) {
 	r := sharedRenderer(t)
 	// The shared renderer's own timeout is the default; a copy with a
 	// shorter one shares its browser.
-	short := &Renderer{cfg: r.cfg, logger: r.logger, browser: r.browser, slots: r.slots, guard: r.guard, proxy: r.proxy}
+	short := &Renderer{cfg: r.cfg, logger: r.logger, browsers: r.browsers, slots: r.slots, guard: r.guard, proxy: r.proxy}
 	short.cfg.Timeout = time.Second
 
 	_, err := renderJob(t, short, engine.KindPDF, gotoRequest(server.URL+"/hang"), defaultTestTimeout)

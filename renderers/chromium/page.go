@@ -22,6 +22,11 @@ type page struct {
 	session session
 	// proxy is the job's session of the outbound proxy; nil without one.
 	proxy *outbound.Session
+	// enabled records that the Page domain and its lifecycle events are on.
+	enabled bool
+	// proxyLabel names the proxy session in the proxy's log lines: the job
+	// ID, or "browser<id>-prepared-<n>" for a prepared tab.
+	proxyLabel string
 }
 
 // openPage creates a browser context with one about:blank tab in it and
@@ -73,10 +78,7 @@ func openPage(ctx context.Context, b *browser, proxy *outbound.Session) (*page, 
 // applies the viewport. withNetwork enables the Network domain, needed
 // only to wait for network idle.
 func (p *page) prepare(viewport *engine.Viewport, withNetwork bool) error {
-	if err := (proto.PageEnable{}).Call(p.session); err != nil {
-		return err
-	}
-	if err := (proto.PageSetLifecycleEventsEnabled{Enabled: true}).Call(p.session); err != nil {
+	if err := p.enable(); err != nil {
 		return err
 	}
 	if withNetwork {

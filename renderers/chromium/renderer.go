@@ -25,15 +25,17 @@ var _ engine.Renderer = (*Renderer)(nil)
 var errClosed = fmt.Errorf("chromium renderer is closed: %w", engine.ErrShuttingDown)
 
 // Renderer renders jobs in one long-lived Chromium process, at most
-// Config.Chromium.MaxPages at once, each in a fresh incognito tab.
+// Config.Chromium.MaxPages at once, each in a fresh incognito tab. Its
+// supervisor replaces the process when it is lost or due for a recycle.
 type Renderer struct {
-	cfg     Config
-	logger  *slog.Logger
-	browser *browser
-	guard   *outbound.Guard
+	cfg      Config
+	logger   *slog.Logger
+	browsers *supervisor
+	guard    *outbound.Guard
 	// proxy is the guard's egress proxy that Chromium must use.
 	proxy *outbound.Proxy
-	// slots holds one value per render under way.
+	// slots holds one value per render under way, from the wait for a
+	// browser to the closing of its tab.
 	slots chan struct{}
 
 	closed    atomic.Bool
@@ -97,37 +99,45 @@ func NewWithConfig(cfg Config, logger *slog.Logger) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the outbound proxy failed: %w", err)
 	}
-	b, err := launchBrowser(cfg, proxy.URL())
+	browsers, err := startSupervisor(cfg, logger, proxy)
 	if err != nil {
 		proxy.Close()
 		return nil, err
 	}
-	logger.Info("chromium started", "version", b.version, "pid", b.pid, "maxPages", cfg.Chromium.MaxPages, "timeout", cfg.Timeout)
+	b := browsers.currentBrowser()
+	logger.Info("chromium started", "version", b.version, "pid", b.pid, "maxPages", cfg.Chromium.MaxPages, "timeout", cfg.Timeout,
+		"recycleAfter", *cfg.Chromium.RecycleAfter, "recycleMemoryMB", cfg.Chromium.RecycleMemoryMB, "preparedPages", *cfg.Chromium.PreparedPages)
 	return &Renderer{
-		cfg:     cfg,
-		logger:  logger,
-		browser: b,
-		guard:   guard,
-		proxy:   proxy,
-		slots:   make(chan struct{}, cfg.Chromium.MaxPages),
+		cfg:      cfg,
+		logger:   logger,
+		browsers: browsers,
+		guard:    guard,
+		proxy:    proxy,
+		slots:    make(chan struct{}, cfg.Chromium.MaxPages),
 	}, nil
 }
 
 // Render loads the job's page and writes its PDF or screenshot to w. It
 // first waits for a free page for as long as ctx allows. The render itself
-// is bounded by Config.Timeout or the deadline of ctx, whichever is sooner.
+// is bounded by Config.Timeout or the deadline of ctx, whichever is sooner,
+// and so is a wait for Chromium to start again after it was lost. The tab
+// is closed after Render returns.
 func (r *Renderer) Render(ctx context.Context, job *engine.Job, w io.Writer) error {
 	if r.closed.Load() {
 		return errClosed
 	}
 	logger := r.logger.With("jobId", job.ID, "requestId", job.RequestID)
+	plan, err := newRenderPlan(job)
+	if err != nil {
+		return err
+	}
 
 	select {
 	case r.slots <- struct{}{}:
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for a free chromium page: %w", ctx.Err())
 	}
-	defer func() { <-r.slots }()
+	releaseSlot := func() { <-r.slots }
 
 	limit := r.cfg.Timeout
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < limit {
@@ -136,9 +146,51 @@ func (r *Renderer) Render(ctx context.Context, job *engine.Job, w io.Writer) err
 	renderCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
+	b, err := r.browsers.acquire(renderCtx)
+	if err != nil {
+		releaseSlot()
+		switch {
+		case errors.Is(renderCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+			return engine.Errorf(engine.CodeTimeout, "timed out after %s waiting for Chromium to start again", limit.Round(time.Millisecond))
+		case ctx.Err() != nil:
+			return fmt.Errorf("render cancelled while waiting for Chromium to start again: %w", ctx.Err())
+		}
+		return err
+	}
+	// A render on a browser that exits ends at once instead of at its
+	// time limit.
+	renderCtx, cancelCause := context.WithCancelCause(renderCtx)
+	defer cancelCause(nil)
+	go func() {
+		select {
+		case <-b.exited:
+			cancelCause(errBrowserLost)
+		case <-renderCtx.Done():
+		}
+	}()
+
 	started := time.Now()
 	counter := &countingWriter{w: w}
-	err := r.render(renderCtx, job, counter, limit, logger)
+	p, err := r.render(renderCtx, b, job, plan, counter, limit, logger)
+	// The caller waits for the document only. Closing the tab, about 20 ms,
+	// happens meanwhile and still holds the slot and the browser. The next
+	// prepared tab is started only now, because preparing it while this
+	// render ran made the render slower by about as much as the prepared
+	// tab saved, on a machine with 2 cores.
+	go func() {
+		b.pool.fill()
+		if p != nil {
+			// Close may stop Chromium while the tab closes, which fails then.
+			if err := p.close(); err != nil && !r.closed.Load() && !b.isLost() && !b.processGone() {
+				logger.Warn("closing the render's tab failed", "error", err)
+			}
+		}
+		b.active.Done()
+		releaseSlot()
+	}()
+	if err != nil && ctx.Err() == nil && b.diedDuring(renderCtx, err) {
+		err = engine.Errorf(engine.CodeRenderFailed, "Chromium %s during the render; retry the request", b.lostReason())
+	}
 	if err != nil {
 		logger.Debug("render failed", "kind", job.Kind, "duration", time.Since(started), "error", err)
 		return err
@@ -147,101 +199,122 @@ func (r *Renderer) Render(ctx context.Context, job *engine.Job, w io.Writer) err
 	return nil
 }
 
-// render runs one job in a fresh tab: check the request, open the tab,
-// set it up, load the content, wait for what the request waits for, write
-// the output.
-func (r *Renderer) render(ctx context.Context, job *engine.Job, w io.Writer, limit time.Duration, logger *slog.Logger) error {
+// renderPlan is a job's request, checked and decoded before any tab is
+// opened.
+type renderPlan struct {
+	content  content
+	setup    pageSetup
+	waits    []waitTask
+	printing printJob
+	shooting screenshotJob
+	// stage names the output step in timeouts: print or screenshot.
+	stage string
+}
+
+// newRenderPlan checks the job's request; its errors are invalid_request
+// JobErrors.
+func newRenderPlan(job *engine.Job) (*renderPlan, error) {
 	req := &job.Request
 	if errs := req.ValidatePage(job.Kind); len(errs) > 0 {
-		return invalidRequest(errs)
+		return nil, invalidRequest(errs)
 	}
-	c, err := contentOf(req)
-	if err != nil {
-		return err
+	plan := &renderPlan{}
+	var err error
+	if plan.content, err = contentOf(req); err != nil {
+		return nil, err
 	}
-	setup, err := newPageSetup(req)
-	if err != nil {
-		return err
+	if plan.setup, err = newPageSetup(req); err != nil {
+		return nil, err
 	}
-	waits, err := newWaitTasks(&req.Page)
-	if err != nil {
-		return err
+	if plan.waits, err = newWaitTasks(&req.Page); err != nil {
+		return nil, err
 	}
-	var (
-		printing printJob
-		shooting screenshotJob
-		stage    string
-	)
 	switch job.Kind {
 	case engine.KindPDF:
-		printing, err = newPrintJob(req.Page.PDF)
-		stage = "print"
+		plan.printing, err = newPrintJob(req.Page.PDF)
+		plan.stage = "print"
 	case engine.KindScreenshot:
-		shooting, err = newScreenshotJob(req)
-		stage = "screenshot"
+		plan.shooting, err = newScreenshotJob(req)
+		plan.stage = "screenshot"
 	default:
 		err = engine.Errorf(engine.CodeInvalidRequest, "unknown job kind %q: use pdf or screenshot", job.Kind)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return plan, nil
+}
 
+// render runs one job in a fresh tab of b: take a prepared tab or open
+// one, set it up, load the content, wait for what the request waits for,
+// write the output. It returns the tab, which the caller closes, or nil
+// if none was opened.
+func (r *Renderer) render(ctx context.Context, b *browser, job *engine.Job, plan *renderPlan, w io.Writer, limit time.Duration, logger *slog.Logger) (*page, error) {
+	req := &job.Request
+	c, setup := plan.content, plan.setup
 	if req.Page.Goto != nil {
 		if err := r.checkMainURL(ctx, req.Page.Goto.URL); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	session, err := r.newProxySession(job)
+	p, err := r.openTab(ctx, b, job, logger)
 	if err != nil {
-		return err
+		return nil, stageError(ctx, "navigation", limit, err)
 	}
-	p, err := openPage(ctx, r.browser, session)
-	if err != nil {
-		return stageError(ctx, "navigation", limit, err)
-	}
-	defer func() {
-		if err := p.close(); err != nil {
-			logger.Warn("closing the render's tab failed", "error", err)
-		}
-	}()
 
 	if err := p.prepare(req.Viewport(), needsNetwork(c.waitUntil) || setup.needsNetwork()); err != nil {
-		return stageError(ctx, "navigation", limit, err)
+		return p, stageError(ctx, "navigation", limit, err)
 	}
 	var auth *authenticator
 	if setup.credentials != nil {
 		auth = watchAuthentication(ctx, p, *setup.credentials, logger)
 	}
 	if err := setup.apply(p, auth); err != nil {
-		return stageError(ctx, "navigation", limit, err)
+		return p, stageError(ctx, "navigation", limit, err)
 	}
 	watcher := watchPage(ctx, p, logger)
 	if err := load(ctx, p, watcher, c); err != nil {
 		// A refused main page fails as a tunnel error; say why instead.
 		if refused := r.checkRefusals(p); refused != nil {
-			return refused
+			return p, refused
 		}
-		return stageError(ctx, "navigation", limit, err)
+		return p, stageError(ctx, "navigation", limit, err)
 	}
-	for _, task := range waits {
+	for _, task := range plan.waits {
 		if err := task.run(ctx, p, setup.scriptsDisabled); err != nil {
-			return stageError(ctx, task.stage, limit, err)
+			return p, stageError(ctx, task.stage, limit, err)
 		}
 	}
 	if err := r.checkRefusals(p); err != nil {
-		return err
+		return p, err
 	}
 
 	if job.Kind == engine.KindPDF {
-		err = printPDF(p, printing, w)
+		err = printPDF(p, plan.printing, w)
 	} else {
-		err = capture(p, shooting, w)
+		err = capture(p, plan.shooting, w)
 	}
 	if err != nil {
-		return stageError(ctx, stage, limit, err)
+		return p, stageError(ctx, plan.stage, limit, err)
 	}
 	// Requests made while printing count too: the document is discarded.
-	return r.checkRefusals(p)
+	return p, r.checkRefusals(p)
+}
+
+// openTab returns a tab for the job: a prepared one when b has one ready,
+// otherwise a new one with a proxy session of its own.
+func (r *Renderer) openTab(ctx context.Context, b *browser, job *engine.Job, logger *slog.Logger) (*page, error) {
+	if p := b.pool.take(ctx); p != nil {
+		// The proxy session got its label before the job was known, so
+		// this line ties the label to the job.
+		logger.Debug("rendering in a prepared tab", "proxySession", p.proxyLabel)
+		return p, nil
+	}
+	session, err := newProxySession(r.proxy, r.cfg.Metrics, job.ID)
+	if err != nil {
+		return nil, err
+	}
+	return openPage(ctx, b, session)
 }
 
 // stageError turns the error of one render stage into the error Render
@@ -270,25 +343,31 @@ func invalidRequest(errs []engine.FieldError) *engine.JobError {
 	return engine.Errorf(engine.CodeInvalidRequest, "%s", strings.Join(messages, "; "))
 }
 
-// Ready reports whether Chromium is running and responds to DevTools
-// commands. It sends one command, so it takes up to two seconds when
-// Chromium hangs.
+// Ready reports whether a Chromium process is there for new renders and
+// responds to a DevTools command. It sends one command, so it takes up to
+// two seconds when Chromium hangs. It is false while Chromium is being
+// started again after it was lost, not during a recycle.
 func (r *Renderer) Ready() bool {
-	return !r.closed.Load() && r.browser.ping()
+	if r.closed.Load() {
+		return false
+	}
+	b := r.browsers.currentBrowser()
+	return b != nil && b.ping(r.cfg.Chromium.pingTimeout)
 }
 
-// Close stops Chromium and removes its user data dir. Renders still under
-// way fail; callers stop submitting jobs and let the running ones finish
-// first. Close is safe to call more than once.
+// Close stops every Chromium process of the renderer and removes their
+// user data dirs. Renders still under way fail; callers stop submitting
+// jobs and let the running ones finish first. Close is safe to call more
+// than once.
 func (r *Renderer) Close() error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
-		r.closeErr = errors.Join(r.browser.close(), r.proxy.Close())
+		r.closeErr = errors.Join(r.browsers.close(), r.proxy.Close())
 		if r.closeErr != nil {
-			r.logger.Error("stopping chromium failed", "pid", r.browser.pid, "error", r.closeErr)
+			r.logger.Error("stopping chromium failed", "error", r.closeErr)
 			return
 		}
-		r.logger.Info("chromium stopped", "pid", r.browser.pid)
+		r.logger.Info("chromium stopped", "browsersStarted", r.browsers.launches.Load())
 	})
 	return r.closeErr
 }

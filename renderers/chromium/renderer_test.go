@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -82,7 +81,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewWithConfig: %v", err)
 	}
-	dataDir := r.browser.dataDir
+	dataDir := r.browsers.currentBrowser().dataDir
 	if !r.Ready() {
 		t.Error("Ready() = false after start, want true")
 	}
@@ -125,42 +124,6 @@ func TestLifecycle(t *testing.T) {
 	}
 	if _, err := renderJob(t, r, engine.KindPDF, htmlRequest("<p>late</p>"), defaultTestTimeout); !errors.Is(err, engine.ErrShuttingDown) {
 		t.Errorf("render after Close: error = %v, want engine.ErrShuttingDown", err)
-	}
-}
-
-func TestChromiumCrash(t *testing.T) {
-	requireChromium(t)
-	r, err := NewWithConfig(Config{Chromium: ChromiumConfig{MaxPages: 1}, Guard: loopbackGuard()}, testLogger())
-	if err != nil {
-		t.Fatalf("NewWithConfig: %v", err)
-	}
-	defer r.Close()
-	dataDir := r.browser.dataDir
-
-	// Chromium leads its own process group, so this kills every process of it.
-	if err := syscall.Kill(-r.browser.pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("killing Chromium's process group: %v", err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for r.Ready() && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-
-	if r.Ready() {
-		t.Error("Ready() = true after Chromium was killed, want false")
-	}
-	started := time.Now()
-	if _, err := renderJob(t, r, engine.KindPDF, htmlRequest("<p>orphan</p>"), defaultTestTimeout); err == nil {
-		t.Error("render succeeded without Chromium, want an error")
-	}
-	if elapsed := time.Since(started); elapsed > 5*time.Second {
-		t.Errorf("render without Chromium took %s to fail, want it to fail at once", elapsed)
-	}
-	if err := r.Close(); err != nil {
-		t.Errorf("Close after the crash: %v", err)
-	}
-	if processes := chromiumProcesses(t, dataDir); len(processes) > 0 {
-		t.Errorf("Chromium processes left after the crash and Close:\n%s", strings.Join(processes, "\n"))
 	}
 }
 

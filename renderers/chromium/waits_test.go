@@ -108,7 +108,7 @@ func TestWaitTimeoutNamesStage(t *testing.T) {
 func TestRenderTimeoutBoundsWaits(t *testing.T) {
 	requireChromium(t)
 	r := sharedRenderer(t)
-	short := &Renderer{cfg: r.cfg, logger: r.logger, browser: r.browser, slots: r.slots, guard: r.guard, proxy: r.proxy}
+	short := &Renderer{cfg: r.cfg, logger: r.logger, browsers: r.browsers, slots: r.slots, guard: r.guard, proxy: r.proxy}
 	short.cfg.Timeout = 1500 * time.Millisecond
 	cases := []struct {
 		name string
