@@ -73,12 +73,8 @@ func (r *Renderer) checkRefusals(p *page) error {
 		return nil
 	}
 	first := refusals[0]
-	return engine.Errorf(CodeOutboundRefused, "the page tried to reach a refused address (%d refused requests): %v", len(refusals), first.Err)
+	return engine.Errorf(engine.CodeOutboundRefused, "the page tried to reach a refused address (%d refused requests): %v", len(refusals), first.Err)
 }
-
-// CodeOutboundRefused is the error code of a render whose page tried to
-// reach an address the outbound guard refuses.
-const CodeOutboundRefused = "outbound_refused"
 
 // mainFrameURL returns the URL of the document shown in the tab, after any
 // redirect or refresh; nil when it cannot be read.
