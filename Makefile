@@ -4,9 +4,11 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/presso
-# Chromium renders; poppler-utils lets the tests read PDFs back; the fonts
-# cover Latin, CJK and emoji text so that documents do not show empty boxes.
-DEBIAN_PACKAGES := chromium poppler-utils fonts-dejavu-core fonts-liberation fonts-noto-cjk fonts-noto-color-emoji
+# Chromium renders; chromium-headless-shell is the lighter build of it that
+# renderer.chromium.bin may name instead, and the renderer's tests run on
+# both. poppler-utils lets the tests read PDFs back; the fonts cover Latin,
+# CJK and emoji text so that documents do not show empty boxes.
+DEBIAN_PACKAGES := chromium chromium-headless-shell poppler-utils fonts-dejavu-core fonts-liberation fonts-noto-cjk fonts-noto-color-emoji
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 AS_POSTGRES := $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --" || echo "sudo -u postgres")
 # The tests of the PostgreSQL transport and job store use this database,
@@ -73,4 +75,5 @@ fuzz:
 # their time limits flaky without saving much time.
 test: prepare postgres node-modules vet
 	$(GO) test -p 1 -count=1 -timeout 25m ./...
+	PRESSO_TEST_CHROMIUM_BIN=/usr/bin/chromium-headless-shell $(GO) test -count=1 ./renderers/chromium
 	$(MAKE) fuzz

@@ -61,6 +61,12 @@ type browser struct {
 	// cancel ends rod's event fan-out.
 	cancel  context.CancelFunc
 	dataDir string
+	// pgrp is the process that the launcher started, the leader of the
+	// process group of Chromium and its helpers. pid is Chromium's browser
+	// process: the same process when bin is Chromium itself or a script
+	// that execs it, a child of pgrp when bin is a script that runs it as
+	// a child, as Debian's chromium-headless-shell does.
+	pgrp    int
 	pid     int
 	version string
 	// exited is closed once the Chromium process has exited and its user
@@ -104,7 +110,7 @@ func launchBrowser(ctx context.Context, cfg Config, proxyURL string) (*browser, 
 		return nil, fmt.Errorf("starting Chromium (%s) failed: %w", bin, err)
 	}
 
-	b := &browser{launcher: l, dataDir: dataDir, pid: l.PID(), exited: make(chan struct{})}
+	b := &browser{launcher: l, dataDir: dataDir, pgrp: l.PID(), pid: l.PID(), exited: make(chan struct{})}
 	go func() {
 		// Cleanup returns once rod's os/exec has waited for the process it
 		// started (leakless's guard, which waits for Chromium), so neither
@@ -207,7 +213,24 @@ func (b *browser) connect(ctx context.Context, controlURL string) error {
 		return err
 	}
 	b.version = version.Product
+	b.pid = b.browserPID(ctx)
 	return nil
+}
+
+// browserPID returns the pid of the browser process, which Chromium
+// reports itself, or pgrp when it does not. A kill or a health check aimed
+// at a wrapper script that runs Chromium as a child would miss Chromium.
+func (b *browser) browserPID(ctx context.Context) int {
+	info, err := proto.SystemInfoGetProcessInfo{}.Call(b.session(ctx, ""))
+	if err != nil {
+		return b.pgrp
+	}
+	for _, p := range info.ProcessInfo {
+		if p.Type == "browser" && p.ID > 0 {
+			return p.ID
+		}
+	}
+	return b.pgrp
 }
 
 // session returns a client for the target of id, or for the browser when
@@ -314,12 +337,12 @@ func (b *browser) close(polite bool) error {
 
 	var err error
 	if !exited {
-		killGroup(b.pid)
+		killGroup(b.pgrp)
 		if !b.waitExit(stopTimeout) {
 			err = fmt.Errorf("chromium (pid %d) did not exit after SIGKILL within %s", b.pid, stopTimeout)
 		}
 	}
-	sweepGroup(b.pid, stopTimeout)
+	sweepGroup(b.pgrp, stopTimeout)
 
 	if b.cancel != nil {
 		b.cancel()

@@ -45,12 +45,23 @@ func TestMain(m *testing.M) {
 // CI (the CI variable set), where a missing Chromium must fail the run.
 func requireChromium(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(DefaultBin); err != nil {
+	bin := testBin()
+	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("CI") == "" {
-			t.Skipf("%s is missing; install Chromium (make prepare) to run this test", DefaultBin)
+			t.Skipf("%s is missing; install Chromium (make prepare) to run this test", bin)
 		}
-		t.Fatalf("%s is missing in CI: %v", DefaultBin, err)
+		t.Fatalf("%s is missing in CI: %v", bin, err)
 	}
+}
+
+// testBin is the Chromium that the tests run: DefaultBin, or the build
+// that PRESSO_TEST_CHROMIUM_BIN names, so that the suite can be run
+// against chromium-headless-shell as well.
+func testBin() string {
+	if bin := os.Getenv("PRESSO_TEST_CHROMIUM_BIN"); bin != "" {
+		return bin
+	}
+	return DefaultBin
 }
 
 // testLogger logs warnings and errors only, so that a failing run shows
@@ -67,7 +78,7 @@ func sharedRenderer(t testing.TB) *Renderer {
 	t.Helper()
 	requireChromium(t)
 	shared.once.Do(func() {
-		shared.renderer, shared.err = NewWithConfig(Config{Chromium: ChromiumConfig{MaxPages: 4}, Guard: loopbackGuard()}, testLogger())
+		shared.renderer, shared.err = NewWithConfig(Config{Chromium: ChromiumConfig{Bin: testBin(), MaxPages: 4}, Guard: loopbackGuard()}, testLogger())
 	})
 	if shared.err != nil {
 		t.Fatalf("starting the shared renderer: %v", shared.err)

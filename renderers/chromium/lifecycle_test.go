@@ -37,6 +37,7 @@ func lifecycleRenderer(t *testing.T, cfg Config) (*Renderer, string) {
 	// while the test runs puts its user data dir there.
 	t.Setenv("TMPDIR", tmp)
 	cfg.Guard = loopbackGuard()
+	cfg.Chromium.Bin = testBin()
 	r, err := NewWithConfig(cfg, testLogger())
 	if err != nil {
 		t.Fatalf("NewWithConfig: %v", err)

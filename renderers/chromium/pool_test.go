@@ -26,7 +26,7 @@ td, th { border-bottom: 1px solid #ccc; padding: 4px; text-align: left; }
 func benchRenderer(b *testing.B, prepared int) *Renderer {
 	b.Helper()
 	requireChromium(b)
-	r, err := NewWithConfig(Config{Chromium: ChromiumConfig{MaxPages: 2, PreparedPages: intPointer(prepared)}, Guard: loopbackGuard()}, testLogger())
+	r, err := NewWithConfig(Config{Chromium: ChromiumConfig{Bin: testBin(), MaxPages: 2, PreparedPages: intPointer(prepared)}, Guard: loopbackGuard()}, testLogger())
 	if err != nil {
 		b.Fatalf("NewWithConfig: %v", err)
 	}
