@@ -70,6 +70,7 @@ type options struct {
 	pressoBin   string
 	source      string
 	chromiumBin string
+	sets        []string
 	maxLoad     float64
 	loadWait    time.Duration
 
@@ -149,6 +150,13 @@ func main() {
 	flag.StringVar(&o.pressoBin, "presso", "", "presso binary to run; empty builds ./cmd/presso from -source")
 	flag.StringVar(&o.source, "source", "head", "what to build presso from: head (the committed HEAD, exported with git archive) or worktree")
 	flag.StringVar(&o.chromiumBin, "chromium", "/usr/bin/chromium", "Chromium of presso and of the baseline")
+	flag.Func("set", "a presso configuration value, key=value, for every presso the program starts; repeatable", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("give key=value")
+		}
+		o.sets = append(o.sets, v)
+		return nil
+	})
 	flag.Float64Var(&o.maxLoad, "max-load", 1.5, "wait before each scenario until the 1-minute load average is under this")
 	flag.DurationVar(&o.loadWait, "load-wait", 10*time.Minute, "longest wait for -max-load; 0 does not wait")
 	flag.StringVar(&levels, "levels", "1,2,4,8", "a: concurrency levels")
@@ -188,6 +196,7 @@ func main() {
 		}
 	}
 
+	pressoSets = append([]string{"renderer.chromium.bin=" + o.chromiumBin}, o.sets...)
 	b, err := newBench(o)
 	if err != nil {
 		fatalf("%v", err)

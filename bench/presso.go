@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,9 +85,14 @@ type pressoProcess struct {
 	stopErr  error
 }
 
-// startPresso runs `presso serve` with the given --set values on top of
-// the ones that give it a port and a temporary data dir, and waits until
-// /readyz responds 200.
+// pressoSets are --set values that every presso started by the program
+// gets before those of its scenario: the Chromium of -chromium and the
+// values of -set.
+var pressoSets []string
+
+// startPresso runs `presso serve` with pressoSets and the given --set
+// values on top of the ones that give it a port and a temporary data dir,
+// and waits until /readyz responds 200.
 func startPresso(bin string, sets ...string) (*pressoProcess, error) {
 	dir, err := os.MkdirTemp("", "presso-bench-")
 	if err != nil {
@@ -105,7 +111,7 @@ func startPresso(bin string, sets ...string) (*pressoProcess, error) {
 		"--set", "storage.local.dir=" + filepath.Join(dir, "documents"),
 		"--set", "auth.anonymous_signing_secret_file=" + filepath.Join(dir, "signing-secret"),
 	}
-	for _, s := range sets {
+	for _, s := range append(slices.Clone(pressoSets), sets...) {
 		args = append(args, "--set", s)
 	}
 	logFile, err := os.Create(filepath.Join(dir, "presso.log"))
