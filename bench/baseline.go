@@ -172,6 +172,7 @@ func (b *bareChromium) doClose() {
 	}
 	b.proxy.Close()
 	_ = os.RemoveAll(b.dataDir)
+	reapChromiumOrphans()
 }
 
 // printParams are the Page.printToPDF parameters that Presso sends for

@@ -249,6 +249,7 @@ func (p *pressoProcess) doStop() ([]string, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	left = killLeftovers(tree)
+	reapChromiumOrphans()
 	p.log.Close()
 	if len(left) > 0 {
 		err = errors.Join(err, fmt.Errorf("killed processes presso left running: %v", left))

@@ -246,6 +246,20 @@ func reapOrphans() {
 	}
 }
 
+// reapChromiumOrphans waits for the exited Chromium processes that were
+// moved to this process, a subreaper, when their parent exited: the crash
+// handlers that Chromium starts with a double fork. No exec.Cmd of this
+// process runs a program of those names, so none of them waits for these.
+func reapChromiumOrphans() {
+	self := os.Getpid()
+	for pid, p := range procTable() {
+		if p.ppid == self && p.state == 'Z' && (strings.HasPrefix(p.comm, "chromium") || strings.HasPrefix(p.comm, "chrome_crashpad")) {
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+		}
+	}
+}
+
 // killLeftovers kills every process of snapshot that still runs (same pid
 // and start time) and returns their descriptions.
 func killLeftovers(snapshot []proc) []string {
