@@ -74,8 +74,12 @@ func (d *Dispatcher) publish(ctx context.Context, job *Job) error {
 	msg.SetContext(ctx)
 	middleware.SetCorrelationID(job.ID, msg)
 	msg.Metadata.Set(MetadataPartitionKey, job.ID)
-	if err := d.publisher.Publish(TopicRender, msg); err != nil {
-		return fmt.Errorf("publish job %s on %s: %w", job.ID, TopicRender, err)
+	topic := TopicRender
+	if job.Mode != ModeAsync {
+		topic = TopicRenderInteractive
+	}
+	if err := d.publisher.Publish(topic, msg); err != nil {
+		return fmt.Errorf("publish job %s on %s: %w", job.ID, topic, err)
 	}
 	d.logger.Info("job accepted", "jobId", job.ID, "requestId", job.RequestID, "httpRequestId", job.HTTPRequestID,
 		"mode", job.Mode, "kind", job.Kind, "key", job.Key)

@@ -184,8 +184,9 @@ func New(opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("engine: subscribe to render jobs: %w", err)
 		}
-		slots := make(chan struct{}, opts.Concurrency)
-		router.AddConsumerHandler("render", TopicRender, sub, limit(slots, opts.Metrics, e.worker.HandleRender))
+		slots := newRenderSlots(opts.Concurrency)
+		router.AddConsumerHandler("render", TopicRender, sub, limit(slots, false, opts.Metrics, e.worker.HandleRender))
+		router.AddConsumerHandler("render-interactive", TopicRenderInteractive, sub, limit(slots, true, opts.Metrics, e.worker.HandleRender))
 		router.AddConsumerHandler("notify", TopicNotify, sub, e.worker.HandleNotify)
 	}
 	return e, nil
@@ -193,20 +194,20 @@ func New(opts Options) (*Engine, error) {
 
 // limit bounds how many calls of handler run at once, because an in-memory
 // transport hands every queued message to the router at the same time.
-func limit(slots chan struct{}, metrics *Metrics, handler message.NoPublishHandlerFunc) message.NoPublishHandlerFunc {
+// interactive marks the handler of direct and sync jobs, which get a free
+// slot before async jobs do.
+func limit(slots *renderSlots, interactive bool, metrics *Metrics, handler message.NoPublishHandlerFunc) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		metrics.AddQueueDepth(1)
-		select {
-		case slots <- struct{}{}:
-			metrics.AddQueueDepth(-1)
-		case <-msg.Context().Done():
-			metrics.AddQueueDepth(-1)
-			return msg.Context().Err()
+		err := slots.acquire(msg.Context(), interactive)
+		metrics.AddQueueDepth(-1)
+		if err != nil {
+			return err
 		}
 		metrics.AddRendersInFlight(1)
 		defer func() {
 			metrics.AddRendersInFlight(-1)
-			<-slots
+			slots.release()
 		}()
 		return handler(msg)
 	}

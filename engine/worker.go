@@ -49,7 +49,7 @@ func NewWorker(renderer Renderer, storage Storage, store JobStore, deliverer *De
 	}
 }
 
-// HandleRender is the handler of TopicRender. A job that fails to render is
+// HandleRender is the handler of TopicRender and TopicRenderInteractive. A job that fails to render is
 // a result, not a handler error: its result has renderStatus ERROR and the
 // message is acknowledged. Only a failure to publish the outcome returns an error, so
 // that the message is retried.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -201,4 +203,61 @@ func TestOutputLimitsAtAndOverBound(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSyncJobsGoBeforeAsyncBacklog queues async jobs behind a slow render
+// on one render slot, then sends a sync request: the sync job must get the
+// slot as soon as the render under way ends, not after the backlog.
+func TestSyncJobsGoBeforeAsyncBacklog(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	started := make(chan struct{}, 20)
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+		started <- struct{}{}
+		select {
+		case <-time.After(400 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+		fmt.Fprintf(w, "<h1>%s</h1>", r.URL.Path)
+	}))
+	t.Cleanup(pages.Close)
+	hook := newReceiver(t)
+	svc := startService(t, map[string]any{"renderer.chromium.max_pages": 1, "outbound.allow": allowList(pages, hook.Server)})
+
+	const backlog = 5
+	for i := range backlog {
+		status, answer, _ := svc.call(t, "/v1/render/pdf/async", map[string]any{
+			"page":   map[string]any{"goto": map[string]any{"url": fmt.Sprintf("%s/async-%d", pages.URL, i)}},
+			"doppio": map[string]any{"webhook": map[string]any{"url": hook.URL, "method": "POST"}},
+		})
+		if status != http.StatusOK {
+			t.Fatalf("async job %d answered %d: %s", i, status, answer)
+		}
+	}
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first async job did not start rendering")
+	}
+
+	status, answer, _ := svc.call(t, "/v1/render/pdf/sync", map[string]any{
+		"page": map[string]any{"goto": map[string]any{"url": pages.URL + "/sync"}},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("sync request answered %d: %s", status, answer)
+	}
+	hook.wait(t, backlog)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if i := slices.Index(order, "/sync"); i != 1 {
+		t.Errorf("pages were loaded in the order %v; want /sync right after the first async job", order)
+	}
 }

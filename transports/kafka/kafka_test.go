@@ -148,6 +148,7 @@ func TestNames(t *testing.T) {
 	tr := &Transport{cfg: Config{TopicPrefix: "staging", ConsumerGroup: "render-fleet"}}
 	cases := []struct{ got, want string }{
 		{tr.kafkaTopic(engine.TopicRender), "staging.render"},
+		{tr.kafkaTopic(engine.TopicRenderInteractive), "staging.render.interactive"},
 		{tr.kafkaTopic(engine.TopicResults), "staging.results"},
 		{tr.kafkaTopic("other"), "staging.other"},
 		{tr.kafkaGroup(engine.GroupWorkers), "render-fleet"},

@@ -24,7 +24,7 @@ var ErrClosed = errors.New("kafka transport is closed")
 
 // engineTopics are created at start, so that a worker that starts before
 // any API process finds its topics.
-var engineTopics = []string{engine.TopicRender, engine.TopicResults, engine.TopicNotify, engine.TopicPoison}
+var engineTopics = []string{engine.TopicRender, engine.TopicRenderInteractive, engine.TopicResults, engine.TopicNotify, engine.TopicPoison}
 
 // Transport publishes and consumes through Kafka.
 type Transport struct {
