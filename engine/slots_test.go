@@ -58,7 +58,7 @@ func requireWaiting(t *testing.T, name string, done chan error) {
 	}
 }
 
-func TestRenderSlotsServeInteractiveFirstInArrivalOrder(t *testing.T) {
+func TestSlotsInteractiveFirst(t *testing.T) {
 	ctx := context.Background()
 	s := newRenderSlots(1)
 	if err := s.acquire(ctx, false); err != nil {
@@ -95,7 +95,7 @@ func TestRenderSlotsServeInteractiveFirstInArrivalOrder(t *testing.T) {
 	}
 }
 
-func TestRenderSlotsCancelledWaiterLeavesTheQueue(t *testing.T) {
+func TestSlotsCancelledWaiterLeaves(t *testing.T) {
 	s := newRenderSlots(1)
 	if err := s.acquire(context.Background(), false); err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestRenderSlotsCancelledWaiterLeavesTheQueue(t *testing.T) {
 	}
 }
 
-func TestRenderSlotsGrantToAnAbandonedWaiterIsPassedOn(t *testing.T) {
+func TestSlotsAbandonedGrantPassedOn(t *testing.T) {
 	s := newRenderSlots(1)
 	if err := s.acquire(context.Background(), false); err != nil {
 		t.Fatal(err)

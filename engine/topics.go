@@ -4,10 +4,9 @@ package engine
 const (
 	// TopicRender carries async jobs to the workers.
 	TopicRender = "presso.render"
-	// TopicRenderInteractive carries direct and sync jobs to the workers,
-	// apart from the async ones, so that a backlog of async jobs in the
-	// transport does not hold them up; workers also give them free render
-	// slots first.
+	// TopicRenderInteractive carries direct and sync jobs to the workers.
+	// A backlog of async jobs on TopicRender does not hold them up, and
+	// workers give them free render slots first.
 	TopicRenderInteractive = "presso.render.interactive"
 	// TopicResults carries results of direct and sync jobs back to the API
 	// processes waiting for them.

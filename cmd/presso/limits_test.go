@@ -205,10 +205,10 @@ func TestOutputLimitsAtAndOverBound(t *testing.T) {
 	})
 }
 
-// TestSyncJobsGoBeforeAsyncBacklog queues async jobs behind a slow render
+// TestSyncBeforeAsyncBacklog queues async jobs behind a slow render
 // on one render slot, then sends a sync request: the sync job must get the
 // slot as soon as the render under way ends, not after the backlog.
-func TestSyncJobsGoBeforeAsyncBacklog(t *testing.T) {
+func TestSyncBeforeAsyncBacklog(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
 	started := make(chan struct{}, 20)
