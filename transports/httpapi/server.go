@@ -121,7 +121,7 @@ func New(opts Options) *Server {
 	if opts.Documents != nil {
 		s.mux.Handle(engine.DocumentPath, opts.Documents)
 	}
-	s.handler = s.withRequestID(s.mux)
+	s.handler = s.withRequestID(s.withRouteProblems(s.mux))
 	return s
 }
 
