@@ -10,10 +10,10 @@ import (
 // request's method, to fill the Allow header of a 405.
 var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// withRouteProblems answers requests that match no route with a problem
-// document, as every other error is answered, instead of the plain-text
-// body of http.ServeMux: 405 with an Allow header when the path has routes
-// for other methods, 404 otherwise.
+// withRouteProblems responds to requests that match no route with a problem
+// document, the shape of every other error, in place of the plain-text body
+// of http.ServeMux: 405 with an Allow header when the path has routes for
+// other methods, 404 otherwise.
 func (s *Server) withRouteProblems(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := s.mux.Handler(r); pattern != "" {
@@ -37,7 +37,7 @@ func (s *Server) withRouteProblems(next http.Handler) http.Handler {
 	})
 }
 
-// writeProblem writes p as the whole answer.
+// writeProblem writes p as the whole response.
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
