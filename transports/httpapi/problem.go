@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/presso-dev/presso/engine"
 )
 
 // Problem is every error body: an RFC 9457 problem document that also
@@ -58,9 +60,23 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		Status:     status,
 		Detail:     msg,
 	}
+	// Where Presso's own checks found a problem with a field, their message
+	// names the fix, so the schema's message about the same field is left
+	// out rather than shown as a second, vaguer line.
+	checked := map[string]bool{}
+	for _, err := range errs {
+		if fe, ok := err.(*fieldError); ok {
+			checked[fe.detail.Location] = true
+		}
+	}
 	for _, err := range errs {
 		if err == nil {
 			continue
+		}
+		if _, own := err.(*fieldError); !own {
+			if d, ok := err.(huma.ErrorDetailer); ok && checked[d.ErrorDetail().Location] {
+				continue
+			}
 		}
 		detail := Detail{Message: err.Error()}
 		if d, ok := err.(huma.ErrorDetailer); ok {
@@ -73,6 +89,26 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		p.Message = []string{msg}
 	}
 	return p
+}
+
+// fieldError is a problem with a field that Presso's own checks found, as
+// opposed to one found by huma's schema validation.
+type fieldError struct {
+	detail huma.ErrorDetail
+}
+
+func (e *fieldError) Error() string { return e.detail.Error() }
+
+// ErrorDetail returns the problem for newProblem.
+func (e *fieldError) ErrorDetail() *huma.ErrorDetail { return &e.detail }
+
+// fieldErrors converts violations of the body into errors for huma.
+func fieldErrors(violations []engine.FieldError) []error {
+	errs := make([]error, 0, len(violations))
+	for _, fe := range violations {
+		errs = append(errs, &fieldError{detail: huma.ErrorDetail{Location: "body." + fe.Path, Message: fe.Message}})
+	}
+	return errs
 }
 
 // describe rewrites a huma validation detail as a message that starts with

@@ -28,23 +28,21 @@ type renderInput struct {
 // caller sees schema and semantic problems in one answer.
 func (in *renderInput) Resolve(ctx huma.Context) []error {
 	kind, mode := routeOf(ctx.Operation())
+	keys := checkKeys(in.RawBody, reflect.TypeFor[engine.RenderRequest]())
 	var req engine.RenderRequest
 	if err := json.Unmarshal(in.RawBody, &req); err != nil {
-		// The schema validation reports why the body does not decode.
-		return nil
+		// The schema validation reports why the body does not decode,
+		// where checkKeys does not.
+		return fieldErrors(keys)
 	}
 	limits, _ := ctx.Operation().Metadata["limits"].(engine.Limits)
 	guard, _ := ctx.Operation().Metadata["guard"].(*outbound.Guard)
-	violations := append(checkKeys(in.RawBody, reflect.TypeFor[engine.RenderRequest]()), req.Validate(kind, mode)...)
+	violations := append(keys, req.Validate(kind, mode)...)
 	violations = append(violations, limits.CheckRequest(&req)...)
 	if len(violations) == 0 {
 		violations = checkTargets(ctx.Context(), guard, &req, mode)
 	}
-	var errs []error
-	for _, fe := range violations {
-		errs = append(errs, &huma.ErrorDetail{Location: "body." + fe.Path, Message: fe.Message})
-	}
-	return errs
+	return fieldErrors(violations)
 }
 
 // checkTargets refuses a webhook or presigned URL whose address the outbound

@@ -24,7 +24,31 @@ func checkKeys(body []byte, t reflect.Type) []engine.FieldError {
 	return errs
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	lengthType      = reflect.TypeFor[engine.Length]()
+)
+
+// checkLength checks the JSON token of a length at path. The schema can only
+// report that such a value matched neither of its two forms, and the decoder's
+// error does not name the field, so this check gives the message that does.
+func checkLength(token json.Token, path string) *engine.FieldError {
+	switch v := token.(type) {
+	case string:
+		if _, err := engine.ParseLength(v); err != nil {
+			return &engine.FieldError{Path: path, Message: path + ": " + err.Error()}
+		}
+		return nil
+	case json.Number:
+		if f, err := v.Float64(); err == nil && f < 0 {
+			return &engine.FieldError{Path: path, Message: fmt.Sprintf("%s must not be negative, got %s", path, v)}
+		}
+		return nil
+	case nil:
+		return nil
+	}
+	return &engine.FieldError{Path: path, Message: path + ` must be a number of pixels or a string with the unit px, in, cm or mm, such as "20mm"`}
+}
 
 func walkValue(dec *json.Decoder, t reflect.Type, path string, errs *[]engine.FieldError) {
 	token, err := dec.Token()
@@ -33,6 +57,11 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string, errs *[]engine.Fi
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == lengthType {
+		if fe := checkLength(token, path); fe != nil {
+			*errs = append(*errs, *fe)
+		}
 	}
 	if t != nil && reflect.PointerTo(t).Implements(unmarshalerType) {
 		t = nil // decoded by its own rules; only its shape is skipped

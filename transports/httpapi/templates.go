@@ -41,7 +41,7 @@ type templateSpecInput struct {
 // Resolve rejects keys that Go's decoder would match case-insensitively or
 // take twice, as the render routes do.
 func (in *templateSpecInput) Resolve(huma.Context) []error {
-	return keyErrors(checkKeys(in.RawBody, reflect.TypeFor[TemplateSpec]()))
+	return fieldErrors(checkKeys(in.RawBody, reflect.TypeFor[TemplateSpec]()))
 }
 
 type templateIDInput struct {
@@ -56,15 +56,7 @@ type replaceTemplateInput struct {
 
 // Resolve rejects keys as templateSpecInput does.
 func (in *replaceTemplateInput) Resolve(huma.Context) []error {
-	return keyErrors(checkKeys(in.RawBody, reflect.TypeFor[TemplateSpec]()))
-}
-
-func keyErrors(violations []engine.FieldError) []error {
-	var errs []error
-	for _, fe := range violations {
-		errs = append(errs, &huma.ErrorDetail{Location: "body." + fe.Path, Message: fe.Message})
-	}
-	return errs
+	return fieldErrors(checkKeys(in.RawBody, reflect.TypeFor[TemplateSpec]()))
 }
 
 type templateOutput struct {
@@ -204,11 +196,7 @@ func (s *Server) templateError(ctx context.Context, id string, err error) error 
 
 // validationProblem returns a 400 problem with one message per field error.
 func validationProblem(errs []engine.FieldError) error {
-	details := make([]error, len(errs))
-	for i, fe := range errs {
-		details[i] = &huma.ErrorDetail{Location: "body." + fe.Path, Message: fe.Message}
-	}
-	return newProblem(http.StatusBadRequest, "validation failed", details...)
+	return newProblem(http.StatusBadRequest, "validation failed", fieldErrors(errs)...)
 }
 
 // templateHandler is the handler of the render routes of render.go for one

@@ -122,6 +122,41 @@ func TestRejectedRequestsNameTheField(t *testing.T) {
 	}
 }
 
+// TestOneMessagePerBadField checks fields that both the schema and
+// Presso's own checks reject: the answer has one line for the field, and it
+// names the fix.
+func TestOneMessagePerBadField(t *testing.T) {
+	runner := &countingRunner{}
+	server := newTestServer(t, runner)
+	html := `"PGgxPmhpPC9oMT4="`
+	cases := []struct {
+		name, pdf, want string
+	}{
+		{"length without a known unit", `{"margin":{"top":"2pt"}}`, `page.pdf.margin.top: invalid length "2pt": use a number of pixels or a number with the unit px, in, cm or mm`},
+		{"length of words", `{"width":"wide"}`, `page.pdf.width: invalid length "wide"`},
+		{"negative length", `{"height":-5}`, "page.pdf.height must not be negative, got -5"},
+		{"length of another type", `{"margin":{"left":true}}`, `page.pdf.margin.left must be a number of pixels or a string with the unit px, in, cm or mm, such as "20mm"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"page":{"setContent":{"html":` + html + `},"pdf":` + tc.pdf + `}}`
+			resp, problem := post(t, server.URL+"/v1/render/pdf/direct", testKey, body)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400; messages %v", resp.StatusCode, problem.Message)
+			}
+			if len(problem.Message) != 1 {
+				t.Fatalf("messages = %q, want one", problem.Message)
+			}
+			if !strings.HasPrefix(problem.Message[0], tc.want) {
+				t.Errorf("message = %q, want it to start with %q", problem.Message[0], tc.want)
+			}
+		})
+	}
+	if n := runner.jobs.Load(); n != 0 {
+		t.Fatalf("%d rejected requests reached the engine", n)
+	}
+}
+
 func TestAuthentication(t *testing.T) {
 	runner := &countingRunner{}
 	server := newTestServer(t, runner)
