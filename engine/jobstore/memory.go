@@ -2,6 +2,7 @@ package jobstore
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -11,13 +12,41 @@ import (
 )
 
 func init() {
-	engine.JobStores.Register("memory", func(engine.Deps) (engine.JobStore, error) {
-		return NewMemory(), nil
+	engine.JobStores.Register("memory", func(deps engine.Deps) (engine.JobStore, error) {
+		var cfg MemoryConfig
+		if deps.Config != nil {
+			if err := deps.Config.Unmarshal("jobs.memory", &cfg); err != nil {
+				return nil, fmt.Errorf("reading jobs.memory failed: %w", err)
+			}
+		}
+		return NewMemoryWithConfig(cfg)
 	})
 }
 
+// Defaults of MemoryConfig.
+const (
+	DefaultMaxJobs         = 100_000
+	DefaultMaxIdempotentMB = 256
+)
+
+// MemoryConfig bounds a Memory store, the "jobs.memory" section of the
+// configuration. A zero field takes its default.
+type MemoryConfig struct {
+	// MaxJobs is the most jobs kept. Beyond it, the oldest finished jobs
+	// are deleted before jobs.retention ends, and GET /v1/jobs/{jobId}
+	// responds 404 for them.
+	// Jobs that are queued, rendering or have a webhook to send are kept.
+	MaxJobs int `koanf:"max_jobs"`
+	// MaxIdempotentMB bounds the answers kept for Idempotency-Key repeats,
+	// in MiB of their bodies. Beyond it, the oldest are deleted, and a
+	// repeat of their request renders again.
+	MaxIdempotentMB int `koanf:"max_idempotent_mb"`
+}
+
 // Memory is an in-process job store. Its pending deliveries are lost when
-// the process stops, as the in-memory transport's queued jobs are.
+// the process stops, as the in-memory transport's queued jobs are. Its
+// size is bounded (see MemoryConfig), because a busy service keeps
+// millions of jobs over a week of retention.
 type Memory struct {
 	mu         sync.Mutex
 	jobs       map[string]*memoryJob
@@ -25,6 +54,16 @@ type Memory struct {
 	// queued indexes the jobs that may still be queued, so that counting
 	// them does not walk every retained job.
 	queued map[string]struct{}
+	// pending indexes the jobs with a webhook to send, for the same reason.
+	pending map[string]struct{}
+
+	maxJobs        int
+	maxAnswerBytes int
+	// order lists job ids oldest first, answerOrder the slots of completed
+	// idempotent answers oldest first; both may name entries deleted since.
+	order       []string
+	answerOrder []string
+	answerBytes int
 }
 
 type memoryJob struct {
@@ -36,9 +75,34 @@ type memoryJob struct {
 
 var _ engine.JobStore = (*Memory)(nil)
 
-// NewMemory returns an empty store.
+// NewMemory returns an empty store with the default bounds.
 func NewMemory() *Memory {
-	return &Memory{jobs: map[string]*memoryJob{}, idempotent: map[string]*engine.IdempotentAnswer{}, queued: map[string]struct{}{}}
+	m, _ := NewMemoryWithConfig(MemoryConfig{})
+	return m
+}
+
+// NewMemoryWithConfig returns an empty store bounded by cfg.
+func NewMemoryWithConfig(cfg MemoryConfig) (*Memory, error) {
+	if cfg.MaxJobs == 0 {
+		cfg.MaxJobs = DefaultMaxJobs
+	}
+	if cfg.MaxIdempotentMB == 0 {
+		cfg.MaxIdempotentMB = DefaultMaxIdempotentMB
+	}
+	if cfg.MaxJobs < 0 {
+		return nil, fmt.Errorf("jobs.memory.max_jobs must be a positive number of jobs, got %d", cfg.MaxJobs)
+	}
+	if cfg.MaxIdempotentMB < 0 {
+		return nil, fmt.Errorf("jobs.memory.max_idempotent_mb must be a positive size in MiB, got %d", cfg.MaxIdempotentMB)
+	}
+	return &Memory{
+		jobs:           map[string]*memoryJob{},
+		idempotent:     map[string]*engine.IdempotentAnswer{},
+		queued:         map[string]struct{}{},
+		pending:        map[string]struct{}{},
+		maxJobs:        cfg.MaxJobs,
+		maxAnswerBytes: cfg.MaxIdempotentMB << 20,
+	}, nil
 }
 
 func (m *Memory) Create(_ context.Context, rec *engine.JobRecord) error {
@@ -47,9 +111,52 @@ func (m *Memory) Create(_ context.Context, rec *engine.JobRecord) error {
 	copied := cloneRecord(rec)
 	copied.State = engine.StateQueued
 	copied.UpdatedAt = copied.CreatedAt
+	if _, exists := m.jobs[rec.JobID]; !exists {
+		m.order = append(m.order, rec.JobID)
+	}
 	m.jobs[rec.JobID] = &memoryJob{record: copied}
 	m.queued[rec.JobID] = struct{}{}
+	m.evictJobs()
 	return nil
+}
+
+// evictJobs deletes the oldest finished jobs while the store holds more
+// than maxJobs. Each job is looked at once at most, so that a store full of
+// unfinished jobs does not spin. Called with mu held.
+func (m *Memory) evictJobs() {
+	for n := len(m.order); n > 0 && len(m.jobs) > m.maxJobs; n-- {
+		id := m.order[0]
+		m.order = m.order[1:]
+		job, ok := m.jobs[id]
+		if !ok {
+			continue
+		}
+		if !finished(job) {
+			m.order = append(m.order, id)
+			continue
+		}
+		m.forget(id)
+	}
+}
+
+// finished reports whether nothing will change job any more, unless a
+// caller asks for its webhook again.
+func finished(job *memoryJob) bool {
+	if job.pending {
+		return false
+	}
+	switch job.record.State {
+	case engine.StateStored, engine.StateDelivered, engine.StateFailed:
+		return true
+	}
+	return false
+}
+
+// forget deletes the job id and its index entries. Called with mu held.
+func (m *Memory) forget(id string) {
+	delete(m.jobs, id)
+	delete(m.queued, id)
+	delete(m.pending, id)
 }
 
 func (m *Memory) Get(_ context.Context, jobID string) (*engine.JobRecord, error) {
@@ -90,6 +197,7 @@ func (m *Memory) ScheduleDelivery(_ context.Context, d *engine.Delivery, due tim
 	return m.update(d.JobID, func(job *memoryJob) {
 		job.delivery = cloneDelivery(d)
 		job.pending = true
+		m.pending[d.JobID] = struct{}{}
 		job.leasedUntil = time.Time{}
 		job.record.State = engine.StateNotifying
 		dueUTC := due.UTC()
@@ -101,11 +209,16 @@ func (m *Memory) ClaimDeliveries(_ context.Context, now time.Time, lease time.Du
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var claimed []*engine.Delivery
-	for _, job := range m.jobs {
+	for id := range m.pending {
 		if len(claimed) >= limit {
 			break
 		}
-		if !job.pending || job.record.NextAttemptAt == nil || job.record.NextAttemptAt.After(now) || job.leasedUntil.After(now) {
+		job := m.jobs[id]
+		if job == nil || !job.pending {
+			delete(m.pending, id)
+			continue
+		}
+		if job.record.NextAttemptAt == nil || job.record.NextAttemptAt.After(now) || job.leasedUntil.After(now) {
 			continue
 		}
 		job.leasedUntil = now.Add(lease)
@@ -121,7 +234,11 @@ func (m *Memory) RecordAttempt(_ context.Context, jobID string, a engine.Attempt
 }
 
 func (m *Memory) FinishDelivery(_ context.Context, jobID string, delivered bool, reason *engine.JobError) error {
-	return m.update(jobID, func(job *memoryJob) { finishDelivery(&job.record, delivered, reason); job.pending = false })
+	return m.update(jobID, func(job *memoryJob) {
+		finishDelivery(&job.record, delivered, reason)
+		job.pending = false
+		delete(m.pending, jobID)
+	})
 }
 
 func (m *Memory) PendingDelivery(_ context.Context, jobID string) (*engine.Delivery, error) {
@@ -154,14 +271,40 @@ func (m *Memory) CompleteIdempotent(_ context.Context, answer *engine.Idempotent
 	defer m.mu.Unlock()
 	copied := cloneAnswer(answer)
 	copied.Pending = false
-	m.idempotent[idempotencySlot(answer.Key, answer.IdempotencyKey)] = copied
+	slot := idempotencySlot(answer.Key, answer.IdempotencyKey)
+	m.deleteAnswer(slot)
+	m.idempotent[slot] = copied
+	m.answerOrder = append(m.answerOrder, slot)
+	m.answerBytes += len(copied.Body)
+	// The oldest answers go first; the one just stored stays even when it
+	// alone is over the bound.
+	for len(m.answerOrder) > 1 && m.answerBytes > m.maxAnswerBytes {
+		oldest := m.answerOrder[0]
+		m.answerOrder = m.answerOrder[1:]
+		if existing, ok := m.idempotent[oldest]; ok && !existing.Pending {
+			m.answerBytes -= len(existing.Body)
+			delete(m.idempotent, oldest)
+		}
+	}
 	return nil
+}
+
+// deleteAnswer deletes the answer of slot and takes its body out of the
+// count. Its entry in answerOrder is skipped when reached. Called with mu
+// held.
+func (m *Memory) deleteAnswer(slot string) {
+	if existing, ok := m.idempotent[slot]; ok {
+		if !existing.Pending {
+			m.answerBytes -= len(existing.Body)
+		}
+		delete(m.idempotent, slot)
+	}
 }
 
 func (m *Memory) ForgetIdempotent(_ context.Context, key, idempotencyKey string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.idempotent, idempotencySlot(key, idempotencyKey))
+	m.deleteAnswer(idempotencySlot(key, idempotencyKey))
 	return nil
 }
 
@@ -171,16 +314,20 @@ func (m *Memory) DeleteBefore(_ context.Context, t time.Time) (int, error) {
 	deleted := 0
 	for id, job := range m.jobs {
 		if job.record.CreatedAt.Before(t) && !job.pending {
-			delete(m.jobs, id)
+			m.forget(id)
 			deleted++
 		}
 	}
 	for slot, answer := range m.idempotent {
 		if answer.CreatedAt.Before(t) {
-			delete(m.idempotent, slot)
+			m.deleteAnswer(slot)
 			deleted++
 		}
 	}
+	// Drop the ids of deleted entries from the orders, which would
+	// otherwise grow by one per job for as long as the process runs.
+	m.order = slices.DeleteFunc(m.order, func(id string) bool { return m.jobs[id] == nil })
+	m.answerOrder = slices.DeleteFunc(m.answerOrder, func(slot string) bool { return m.idempotent[slot] == nil })
 	return deleted, nil
 }
 
