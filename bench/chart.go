@@ -80,8 +80,12 @@ func drawPanel(img *image.RGBA, r image.Rectangle, p panel) {
 	if xmax <= xmin {
 		xmin, xmax = 0, 1
 	}
-	ystep := niceStep(ymax * 1.08 / 5)
-	ytop := math.Ceil(ymax*1.08/ystep) * ystep
+	// The legend sits in the top left corner, so the y range leaves room
+	// above the highest point for it.
+	legendHeight := float64(len(p.series)*22 + 16)
+	headroom := max(1.08, 1/(1-legendHeight/float64(plot.Dy())))
+	ystep := niceStep(ymax * headroom / 5)
+	ytop := math.Ceil(ymax*headroom/ystep) * ystep
 	if ytop == 0 {
 		ytop, ystep = 1, 0.2
 	}

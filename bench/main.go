@@ -175,7 +175,14 @@ func main() {
 	flag.IntVar(&o.memWarmup, "d-warmup", 200, "d: renders counted as warm-up")
 	flag.IntVar(&o.memConc, "d-concurrency", runtime.NumCPU(), "d: concurrent requests (and presso's max_pages)")
 	flag.IntVar(&o.pages, "pages", 1000, "e: pages of the large PDF")
+	replot := flag.Bool("replot", false, "a: draw the chart of scenario a again from the -o file, without measuring")
 	flag.Parse()
+	if *replot {
+		if err := replotA(o); err != nil {
+			fatalf("%v", err)
+		}
+		return
+	}
 	for _, s := range strings.Split(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -296,6 +303,22 @@ func newBench(o options) (*bench, error) {
 }
 
 func (b *bench) cleanup() { _ = os.RemoveAll(b.tmp) }
+
+// replotA draws the chart of scenario a from the results in o.out.
+func replotA(o options) error {
+	data, err := os.ReadFile(o.out)
+	if err != nil {
+		return err
+	}
+	var results Results
+	if err := json.Unmarshal(data, &results); err != nil {
+		return fmt.Errorf("%s does not decode: %w", o.out, err)
+	}
+	if results.A == nil {
+		return fmt.Errorf("%s has no results of scenario a", o.out)
+	}
+	return chartA(results.A, filepath.Join(o.chartDir, results.A.Chart))
+}
 
 // run waits for a quiet machine, runs one scenario and saves the results.
 func (b *bench) run(name string, fn func(*bench) error) error {
