@@ -286,9 +286,35 @@ func (e *Engine) Do(ctx context.Context, job *Job) (*Result, error) {
 	e.track(job.ID)
 	result, err := e.dispatcher.Do(ctx, job)
 	if err != nil {
+		if ctx.Err() != nil {
+			e.abandon(ctx, job)
+		}
 		e.finish(job.ID)
 	}
 	return result, err
+}
+
+// abandon records that the caller of a direct or sync job stopped waiting,
+// so that a worker that has not started it skips it. When the caller closed
+// its request, it also stops the render if it runs in this process. A
+// worker of another process that is rendering it goes on until the job's
+// deadline.
+func (e *Engine) abandon(ctx context.Context, job *Job) {
+	reason := Errorf(CodeCancelled, "the caller closed the request before the render ended")
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The worker's render ends at the same deadline by itself.
+		reason = Errorf(CodeTimeout, "the caller's deadline passed before the render ended")
+	} else if e.worker != nil {
+		e.worker.Cancel(job.ID)
+	}
+	ctx = context.WithoutCancel(ctx)
+	rec, err := e.opts.Jobs.Get(ctx, job.ID)
+	if err != nil || rec.RenderedAt != nil {
+		return
+	}
+	if err := e.opts.Jobs.SetResult(ctx, job.ID, FailedResult(job, reason)); err != nil && !errors.Is(err, ErrJobNotFound) {
+		e.opts.Logger.Error("could not record that the caller stopped waiting", "jobId", job.ID, "requestId", job.RequestID, "error", err)
+	}
 }
 
 func (e *Engine) record(ctx context.Context, job *Job) error {

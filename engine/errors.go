@@ -18,11 +18,14 @@ const (
 	// CodeOutboundRefused marks a render whose page tried to reach an
 	// address that the outbound guard refuses.
 	CodeOutboundRefused = "outbound_refused"
+	// CodeCancelled marks a direct or sync job whose caller closed its
+	// request before the render ended.
+	CodeCancelled = "cancelled"
 )
 
 // JobError says why a job failed, in terms a caller can act on.
 type JobError struct {
-	Code    string `json:"code" doc:"Machine-readable reason: navigation_failed, timeout, render_failed, storage_failed, delivery_failed, invalid_request or internal_error." example:"navigation_failed"`
+	Code    string `json:"code" doc:"Machine-readable reason: navigation_failed, timeout, render_failed, storage_failed, delivery_failed, invalid_request, outbound_refused, cancelled or internal_error." example:"navigation_failed"`
 	Message string `json:"message" doc:"Human-readable reason." example:"navigation to https://invoices.example failed: net::ERR_NAME_NOT_RESOLVED"`
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -34,6 +35,33 @@ type Worker struct {
 	// OnFinished, when set, is called once a job needs nothing more from
 	// this worker: its result is published or its webhook settled.
 	OnFinished func(jobID string)
+
+	// running holds the cancel functions of the renders under way, by job
+	// id, so that Cancel can stop the render of a caller that went away.
+	runningMu sync.Mutex
+	running   map[string]context.CancelCauseFunc
+}
+
+// errCallerGone is the cause of a render that Cancel stopped.
+var errCallerGone = errors.New("the caller stopped waiting")
+
+// Cancel stops the render of a direct or sync job under way in this
+// worker, if there is one: its caller stopped waiting for it.
+func (w *Worker) Cancel(jobID string) {
+	w.runningMu.Lock()
+	cancel := w.running[jobID]
+	w.runningMu.Unlock()
+	if cancel != nil {
+		cancel(errCallerGone)
+	}
+}
+
+// hasOutcome reports whether the job already has an outcome in the job
+// store: its caller stopped waiting while it was queued, or the transport
+// delivered its message twice.
+func (w *Worker) hasOutcome(ctx context.Context, jobID string) bool {
+	rec, err := w.store.Get(ctx, jobID)
+	return err == nil && rec.RenderedAt != nil
 }
 
 // NewWorker returns a worker that publishes results and deliveries with
@@ -46,6 +74,7 @@ func NewWorker(renderer Renderer, storage Storage, store JobStore, deliverer *De
 		deliverer: deliverer,
 		publisher: publisher,
 		logger:    logger,
+		running:   map[string]context.CancelCauseFunc{},
 	}
 }
 
@@ -71,15 +100,37 @@ func (w *Worker) HandleRender(msg *message.Message) error {
 		return nil
 	}
 
+	if job.Mode != ModeAsync && w.hasOutcome(msg.Context(), job.ID) {
+		log.Info("job skipped: it already has an outcome, or its caller stopped waiting")
+		w.finished(job.ID)
+		return nil
+	}
+
 	ctx := msg.Context()
 	if !job.Deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, job.Deadline)
 		defer cancel()
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if job.Mode != ModeAsync {
+		w.runningMu.Lock()
+		w.running[job.ID] = cancel
+		w.runningMu.Unlock()
+		defer func() {
+			w.runningMu.Lock()
+			delete(w.running, job.ID)
+			w.runningMu.Unlock()
+		}()
+	}
 	w.setState(ctx, job.ID, StateRendering, log)
 	w.metrics.ObserveStage(job.Kind, "queue", time.Since(job.CreatedAt))
 	result := w.process(ctx, &job, log)
+	if errors.Is(context.Cause(ctx), errCallerGone) {
+		result = FailedResult(&job, Errorf(CodeCancelled, "the caller closed the request before the render ended"))
+		log.Info("render stopped: its caller closed the request")
+	}
 	w.metrics.CountJob(&job, result.Status)
 	if err := w.store.SetResult(ctx, job.ID, result); err != nil && !errors.Is(err, ErrJobNotFound) {
 		log.Error("could not record the render result", "error", err)

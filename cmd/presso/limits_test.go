@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -259,5 +261,61 @@ func TestSyncBeforeAsyncBacklog(t *testing.T) {
 	defer mu.Unlock()
 	if i := slices.Index(order, "/sync"); i != 1 {
 		t.Errorf("pages were loaded in the order %v; want /sync right after the first async job", order)
+	}
+}
+
+// TestClosedSyncRequestStopsItsRender checks that a sync request whose
+// client gives up stops its render, so that the only render slot is free
+// for the next request long before the abandoned page would have loaded.
+func TestClosedSyncRequestStopsItsRender(t *testing.T) {
+	aborted := make(chan time.Time, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(60 * time.Second):
+		case <-r.Context().Done():
+			aborted <- time.Now()
+		}
+	}))
+	t.Cleanup(slow.Close)
+	svc := startService(t, map[string]any{"renderer.chromium.max_pages": 1, "renderer.timeout": "30s", "outbound.allow": allowList(slow)})
+
+	post := func(client *http.Client, page map[string]any) (*http.Response, error) {
+		body, err := json.Marshal(map[string]any{"page": page})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, svc.url+"/v1/render/pdf/sync", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		return client.Do(req)
+	}
+
+	impatient := &http.Client{Timeout: 2 * time.Second}
+	if resp, err := post(impatient, map[string]any{"goto": map[string]any{"url": slow.URL}}); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the request for the slow page answered %d, want the client to give up", resp.StatusCode)
+	}
+	gaveUp := time.Now()
+	select {
+	case at := <-aborted:
+		t.Logf("Chromium closed the slow page's request %s after the client gave up", at.Sub(gaveUp).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the abandoned render kept loading the slow page")
+	}
+
+	patient := &http.Client{Timeout: 20 * time.Second}
+	resp, err := post(patient, map[string]any{"setContent": map[string]any{"html": b64("<p>after the abandoned render</p>")}})
+	if err != nil {
+		t.Fatalf("the next request failed: %v", err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		RenderStatus string `json:"renderStatus"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK || answer.RenderStatus != "SUCCESS" {
+		t.Fatalf("the next request answered %d %+v (%v)", resp.StatusCode, answer, err)
 	}
 }
