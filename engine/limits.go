@@ -85,6 +85,13 @@ func (l Limits) CheckRequest(r *RenderRequest) []FieldError {
 			add("launch.defaultViewport", "launch.defaultViewport is %d device pixels (width × height × deviceScaleFactor²), over %d (limits.max_screenshot_pixels)", pixels, l.MaxScreenshotPixels)
 		}
 	}
+	if s := r.Page.Screenshot; s != nil && s.Clip != nil && l.MaxScreenshotPixels > 0 {
+		_, _, scale := r.Viewport().Size()
+		// Float arithmetic, because the product of absurd sizes overflows int64.
+		if pixels := s.Clip.Width * scale * s.Clip.Height * scale; pixels > float64(l.MaxScreenshotPixels) {
+			add("page.screenshot.clip", "page.screenshot.clip is %.0f device pixels (width × height × deviceScaleFactor²), over %d (limits.max_screenshot_pixels): clip a smaller area", pixels, l.MaxScreenshotPixels)
+		}
+	}
 	return errs
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -79,7 +80,9 @@ func (r *RenderRequest) ValidatePage(kind Kind) []FieldError {
 		add("page.goto.url", "page.goto.url must be an URL address: an absolute http or https URL with a host")
 	}
 	if page.SetContent != nil {
-		if _, err := DecodeBase64(page.SetContent.HTML); err != nil {
+		if page.SetContent.HTML == "" {
+			add("page.setContent.html", "page.setContent.html must not be empty: give the page's HTML, base64 encoded")
+		} else if _, err := DecodeBase64(page.SetContent.HTML); err != nil {
 			add("page.setContent.html", "page.setContent.html must be base64 encoded")
 		}
 	}
@@ -91,6 +94,7 @@ func (r *RenderRequest) ValidatePage(kind Kind) []FieldError {
 		if _, err := DecodeBase64(page.PDF.FooterTemplate); page.PDF.FooterTemplate != "" && err != nil {
 			add("page.pdf.footerTemplate", "page.pdf.footerTemplate must be base64 encoded")
 		}
+		errs = append(errs, validatePaper(page.PDF)...)
 	}
 	if kind == KindScreenshot && page.Screenshot != nil {
 		if page.Screenshot.Quality != nil && r.ScreenshotType() == "png" {
@@ -105,6 +109,20 @@ func (r *RenderRequest) ValidatePage(kind Kind) []FieldError {
 
 func validateWebhook(w *Webhook) []FieldError {
 	var errs []FieldError
+	switch w.Method {
+	case "", "GET", "POST", "PUT", "PATCH", "DELETE":
+	default:
+		errs = append(errs, FieldError{"doppio.webhook.method", fmt.Sprintf("doppio.webhook.method must be GET, POST, PUT, PATCH or DELETE, got %q", w.Method)})
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Headers)) {
+		path := "doppio.webhook.headers." + name
+		if !isToken(name) {
+			errs = append(errs, FieldError{path, fmt.Sprintf("%q in doppio.webhook.headers is not a valid header name: use letters, digits and !#$%%&'*+-.^_`|~ only", name)})
+		}
+		if hasControl(w.Headers[name], true) {
+			errs = append(errs, FieldError{path, fmt.Sprintf("%s must not contain line breaks or other control characters", path)})
+		}
+	}
 	switch {
 	case len(w.URL) > MaxWebhookURLLength:
 		errs = append(errs, FieldError{"doppio.webhook.url", fmt.Sprintf("doppio.webhook.url must be at most %d characters", MaxWebhookURLLength)})
@@ -185,6 +203,88 @@ func validateClip(s *ScreenshotOptions) []FieldError {
 		errs = append(errs, FieldError{"page.screenshot.clip.y", fmt.Sprintf("page.screenshot.clip.y must be at least 0, got %g", c.Y)})
 	}
 	return errs
+}
+
+// Bounds of a paper dimension, in inches. Chromium fails without saying
+// why on a paper far larger than any printer's, and prints hundreds of
+// empty pages on one smaller than a stamp.
+const (
+	minPaperInches = 0.1
+	maxPaperInches = 200.0
+)
+
+// pageRangePattern matches one item of page.pdf.pageRanges: a page, a
+// range, or an open range.
+var pageRangePattern = regexp.MustCompile(`^\s*(\d+)\s*(?:(-)\s*(\d*))?\s*$`)
+
+// validatePaper checks the paper of a PDF: scale, format, size, margins
+// that leave room for content, and page ranges.
+func validatePaper(o *PDFOptions) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if o.Scale != 0 && (o.Scale < 0.1 || o.Scale > 2) {
+		add("page.pdf.scale", "page.pdf.scale must be from 0.1 to 2, got %g", o.Scale)
+	}
+
+	size, known := PaperSizes[strings.ToLower(o.Format)]
+	switch {
+	case o.Format == "":
+		size = PaperSizes["letter"]
+	case !known:
+		add("page.pdf.format", "page.pdf.format %q is unknown: use Letter, Legal, Tabloid, Ledger or A0 to A6, or give width and height", o.Format)
+		size = PaperSizes["letter"]
+	}
+	width, height := size[0], size[1]
+	for _, side := range []struct {
+		path   string
+		length *Length
+		inches *float64
+	}{{"page.pdf.width", o.Width, &width}, {"page.pdf.height", o.Height, &height}} {
+		if side.length == nil {
+			continue
+		}
+		*side.inches = side.length.Inches
+		if side.length.Inches < minPaperInches || side.length.Inches > maxPaperInches {
+			add(side.path, "%s must be from %gin to %gin (%gmm to %gmm), got %s", side.path, minPaperInches, maxPaperInches, minPaperInches*25.4, maxPaperInches*25.4, side.length.Text)
+		}
+	}
+	if o.Landscape {
+		width, height = height, width
+	}
+	if m := o.Margin; m != nil {
+		if inchesOf(m.Top)+inchesOf(m.Bottom) >= height {
+			add("page.pdf.margin", "page.pdf.margin.top and page.pdf.margin.bottom leave no room on a page %.4gin high: keep their sum under the page height", height)
+		}
+		if inchesOf(m.Left)+inchesOf(m.Right) >= width {
+			add("page.pdf.margin", "page.pdf.margin.left and page.pdf.margin.right leave no room on a page %.4gin wide: keep their sum under the page width", width)
+		}
+	}
+
+	if ranges := strings.TrimSpace(o.PageRanges); ranges != "" {
+		for _, item := range strings.Split(ranges, ",") {
+			m := pageRangePattern.FindStringSubmatch(item)
+			if m == nil {
+				add("page.pdf.pageRanges", "page.pdf.pageRanges %q is invalid: give pages and ranges separated by commas, such as 1-5, 8, 11-13", o.PageRanges)
+				break
+			}
+			first, _ := strconv.Atoi(m[1])
+			last, _ := strconv.Atoi(m[3])
+			if first < 1 || (m[3] != "" && last < first) {
+				add("page.pdf.pageRanges", "page.pdf.pageRanges has %q: pages count from 1, and a range goes from its lower page to its higher one", strings.TrimSpace(item))
+				break
+			}
+		}
+	}
+	return errs
+}
+
+func inchesOf(l *Length) float64 {
+	if l == nil {
+		return 0
+	}
+	return l.Inches
 }
 
 // validatePageSetup checks the options applied before the content loads.

@@ -357,3 +357,81 @@ func TestRequestJSONRoundTrip(t *testing.T) {
 		t.Errorf("round trip changed the request:\n got %s\nwant %s", out, in)
 	}
 }
+
+func TestValidatePaperAndWebhook(t *testing.T) {
+	html := "PGgxPmhpPC9oMT4="
+	length := func(s string) *Length {
+		l, err := ParseLength(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &l
+	}
+	pdf := func(o PDFOptions) RenderRequest {
+		return RenderRequest{Page: PageOptions{SetContent: &SetContentOptions{HTML: html}, PDF: &o}}
+	}
+	hook := func(w Webhook) RenderRequest {
+		w.URL = "https://example.com/hook"
+		return RenderRequest{Doppio: &DoppioOptions{Webhook: &w}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}
+	}
+	cases := []struct {
+		name string
+		req  RenderRequest
+		path string
+		text string
+	}{
+		{"empty html", RenderRequest{Page: PageOptions{SetContent: &SetContentOptions{}}}, "page.setContent.html", "must not be empty"},
+		{"unknown format", pdf(PDFOptions{Format: "A7"}), "page.pdf.format", `"A7" is unknown: use Letter, Legal, Tabloid, Ledger or A0 to A6`},
+		{"scale too large", pdf(PDFOptions{Scale: 5}), "page.pdf.scale", "from 0.1 to 2, got 5"},
+		{"paper too wide", pdf(PDFOptions{Width: length("5000in")}), "page.pdf.width", "must be from 0.1in to 200in (2.54mm to 5080mm), got 5000in"},
+		{"paper too small", pdf(PDFOptions{Height: length("0.001mm")}), "page.pdf.height", "got 0.001mm"},
+		{"margins fill the page", pdf(PDFOptions{Margin: &Margin{Top: length("11in")}}), "page.pdf.margin", "leave no room on a page 11in high"},
+		{"huge margin", pdf(PDFOptions{Format: "A4", Margin: &Margin{Left: length("100000in")}}), "page.pdf.margin", "leave no room on a page 8.268in wide"},
+		{"landscape margins", pdf(PDFOptions{Landscape: true, Margin: &Margin{Top: length("4in"), Bottom: length("4.5in")}}), "page.pdf.margin", "on a page 8.5in high"},
+		{"reversed range", pdf(PDFOptions{PageRanges: "5-3"}), "page.pdf.pageRanges", `has "5-3": pages count from 1`},
+		{"page zero", pdf(PDFOptions{PageRanges: "0, 2"}), "page.pdf.pageRanges", `has "0"`},
+		{"words as range", pdf(PDFOptions{PageRanges: "abc"}), "page.pdf.pageRanges", "such as 1-5, 8, 11-13"},
+		{"webhook method", hook(Webhook{Method: "HEAD"}), "doppio.webhook.method", `GET, POST, PUT, PATCH or DELETE, got "HEAD"`},
+		{"webhook header value", hook(Webhook{Headers: map[string]string{"X-A": "a\r\nb"}}), "doppio.webhook.headers.X-A", "must not contain line breaks"},
+		{"webhook header name", hook(Webhook{Headers: map[string]string{"bad name": "x"}}), "doppio.webhook.headers.bad name", "is not a valid header name"},
+		{"empty webhook header name", hook(Webhook{Headers: map[string]string{"": "x"}}), "doppio.webhook.headers.", "is not a valid header name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := tc.req.Validate(KindPDF, ModeAsync)
+			var found bool
+			for _, fe := range errs {
+				if fe.Path == tc.path && strings.Contains(fe.Message, tc.text) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("violations %v lack one at %s with %q", errs, tc.path, tc.text)
+			}
+		})
+	}
+
+	for _, ok := range []PDFOptions{
+		{Format: "a4", Scale: 2, PageRanges: "1-2, 4, 6-"},
+		{Width: length("2in"), Height: length("1in"), Margin: &Margin{Top: length("0.4in"), Bottom: length("0.4in")}},
+		{Landscape: true, Margin: &Margin{Left: length("10in")}},
+	} {
+		req := pdf(ok)
+		req.Doppio = &DoppioOptions{Webhook: &Webhook{URL: "https://example.com/hook", Method: "DELETE", Headers: map[string]string{"Authorization": "Bearer x"}}}
+		if errs := req.Validate(KindPDF, ModeAsync); len(errs) > 0 {
+			t.Errorf("valid options %+v rejected: %v", ok, errs)
+		}
+	}
+}
+
+func TestClipOverPixelLimit(t *testing.T) {
+	req := RenderRequest{Page: PageOptions{SetContent: &SetContentOptions{HTML: "PGgxPmhpPC9oMT4="}, Screenshot: &ScreenshotOptions{Clip: &Clip{Width: 1e5, Height: 1e5}}}}
+	errs := DefaultLimits().CheckRequest(&req)
+	if len(errs) != 1 || errs[0].Path != "page.screenshot.clip" || !strings.Contains(errs[0].Message, "limits.max_screenshot_pixels") {
+		t.Fatalf("CheckRequest = %v, want one violation at page.screenshot.clip", errs)
+	}
+	req.Page.Screenshot.Clip = &Clip{Width: 400, Height: 300}
+	if errs := DefaultLimits().CheckRequest(&req); len(errs) > 0 {
+		t.Errorf("a small clip is rejected: %v", errs)
+	}
+}

@@ -395,6 +395,12 @@ func (p *Proxy) forwardError(w http.ResponseWriter, r *http.Request, err error) 
 	if s == nil {
 		s = p.main
 	}
+	if r.Context().Err() != nil {
+		// Chromium gave up on the request, as it does for the loads that a
+		// render stops: no failure of the target to record.
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
 	s.dialFailed(w, r.Method, targetOf(r.URL), err)
 }
 

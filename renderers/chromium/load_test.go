@@ -54,6 +54,9 @@ func newTestServer(t *testing.T) *httptest.Server {
 		w.Write(transparentGIF)
 	})
 
+	mux.HandleFunc("/hanging-image", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><p>before the image</p><img src="/hang"></body></html>`)
+	})
 	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
@@ -210,6 +213,28 @@ func TestSetContentLoadWaitsForImages(t *testing.T) {
 
 			if waited := elapsed >= slowImage; waited != tc.wantWait {
 				t.Errorf("render took %s with an image that takes %s: waited for the image %v, want %v", elapsed, slowImage, waited, tc.wantWait)
+			}
+		})
+	}
+}
+
+// TestDOMContentLoadedDoesNotWaitForAHangingImage checks that a render
+// that waits for domcontentloaded only ends although an image never loads,
+// which Chromium's own printing and capture would wait for.
+func TestDOMContentLoadedDoesNotWaitForAHangingImage(t *testing.T) {
+	server := newTestServer(t)
+	for _, kind := range []engine.Kind{engine.KindPDF, engine.KindScreenshot} {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			req := gotoRequest(server.URL+"/hanging-image", "domcontentloaded")
+			out, err := renderJob(t, sharedRenderer(t), kind, req, defaultTestTimeout)
+			if err != nil {
+				t.Fatalf("render failed: %v", err)
+			}
+			if kind == engine.KindPDF {
+				if text := pdfText(t, out, 0, 0); !strings.Contains(text, "before the image") {
+					t.Errorf("PDF text = %q, want the page's text", text)
+				}
 			}
 		})
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-rod/rod/lib/proto"
+
 	"github.com/presso-dev/presso/engine"
 	"github.com/presso-dev/presso/engine/outbound"
 )
@@ -287,6 +289,16 @@ func (r *Renderer) render(ctx context.Context, b *browser, job *engine.Job, plan
 	}
 	if err := r.checkRefusals(p); err != nil {
 		return p, err
+	}
+	// Chromium prints and captures only once the document has loaded.
+	// When the request waited for less, such as domcontentloaded, a
+	// resource that never finishes would hold the render until its time
+	// limit, so the loads still running are stopped, as the browser's stop
+	// button does.
+	if !watcher.hasLoaded() {
+		if err := (proto.PageStopLoading{}).Call(p.session); err != nil {
+			return p, stageError(ctx, plan.stage, limit, err)
+		}
 	}
 
 	if job.Kind == engine.KindPDF {

@@ -256,6 +256,13 @@ func (w *loadWatcher) dismiss(kind proto.PageDialogType) {
 
 // wait returns once every event in events holds for the current document,
 // or with the error that ended the wait.
+// hasLoaded reports whether the current document has fired its load event.
+func (w *loadWatcher) hasLoaded() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.loaded
+}
+
 func (w *loadWatcher) wait(ctx context.Context, events []string) error {
 	for {
 		w.mu.Lock()
