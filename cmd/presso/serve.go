@@ -23,6 +23,7 @@ type serverConfig struct {
 	Addr            string        `koanf:"addr"`
 	PublicURL       string        `koanf:"public_url"`
 	MaxBodyBytes    int64         `koanf:"max_body_bytes"`
+	BodyReadTimeout time.Duration `koanf:"body_read_timeout"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 }
 
@@ -169,18 +170,19 @@ func newService(ctx context.Context, cfg *configs.Config, role engine.Role, logg
 		documents = ds.DocumentHandler()
 	}
 	svc.api = httpapi.New(httpapi.Options{
-		Engine:        c.engine,
-		Keys:          c.keys,
-		Documents:     documents,
-		Templates:     c.templates,
-		Guard:         guard,
-		Metrics:       promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}),
-		RenderTimeout: renderer.Timeout,
-		RateLimit:     rateLimit,
-		Limits:        limits,
-		MaxBodyBytes:  server.MaxBodyBytes,
-		Logger:        logger,
-		Version:       version,
+		Engine:          c.engine,
+		Keys:            c.keys,
+		Documents:       documents,
+		Templates:       c.templates,
+		Guard:           guard,
+		Metrics:         promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}),
+		RenderTimeout:   renderer.Timeout,
+		RateLimit:       rateLimit,
+		Limits:          limits,
+		MaxBodyBytes:    server.MaxBodyBytes,
+		BodyReadTimeout: server.BodyReadTimeout,
+		Logger:          logger,
+		Version:         version,
 	})
 	return svc, nil
 }

@@ -49,6 +49,9 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 	if status == http.StatusUnprocessableEntity {
 		status = http.StatusBadRequest
 	}
+	if status == http.StatusRequestTimeout {
+		msg = "the request body did not arrive in time (server.body_read_timeout): send it faster, or raise the setting"
+	}
 	text := http.StatusText(status)
 	if status == statusClientClosedRequest {
 		text = "Client Closed Request"

@@ -116,17 +116,18 @@ func (s *Server) registerRenderRoutes() {
 	for _, kind := range []engine.Kind{engine.KindPDF, engine.KindScreenshot} {
 		for _, mode := range []engine.Mode{engine.ModeDirect, engine.ModeSync, engine.ModeAsync} {
 			op := huma.Operation{
-				OperationID:   fmt.Sprintf("render-%s-%s", kind, mode),
-				Method:        http.MethodPost,
-				Path:          fmt.Sprintf("/v1/render/%s/%s", kind, mode),
-				Summary:       summaries[kind] + " " + modeSummaries[mode],
-				Description:   modeDescriptions[mode],
-				Tags:          []string{"Render"},
-				Security:      []map[string][]string{{"bearer": {}}},
-				MaxBodyBytes:  s.opts.MaxBodyBytes,
-				DefaultStatus: http.StatusOK,
-				Metadata:      map[string]any{"kind": kind, "mode": mode, "rateLimited": true, "limits": s.opts.Limits, "guard": s.opts.Guard},
-				Errors:        []int{400, 401, 409, 413, 429, 503, 504},
+				OperationID:     fmt.Sprintf("render-%s-%s", kind, mode),
+				Method:          http.MethodPost,
+				Path:            fmt.Sprintf("/v1/render/%s/%s", kind, mode),
+				Summary:         summaries[kind] + " " + modeSummaries[mode],
+				Description:     modeDescriptions[mode],
+				Tags:            []string{"Render"},
+				Security:        []map[string][]string{{"bearer": {}}},
+				MaxBodyBytes:    s.opts.MaxBodyBytes,
+				BodyReadTimeout: s.opts.BodyReadTimeout,
+				DefaultStatus:   http.StatusOK,
+				Metadata:        map[string]any{"kind": kind, "mode": mode, "rateLimited": true, "limits": s.opts.Limits, "guard": s.opts.Guard},
+				Errors:          []int{400, 401, 409, 413, 429, 503, 504},
 			}
 			switch mode {
 			case engine.ModeDirect:

@@ -2,9 +2,15 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/presso-dev/presso/engine"
 )
 
 func TestUnknownRoutesAnswerProblems(t *testing.T) {
@@ -48,5 +54,44 @@ func TestUnknownRoutesAnswerProblems(t *testing.T) {
 	resp, body := call(t, http.MethodGet, server.URL+"/openapi.json", "", "")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"openapi"`) {
 		t.Errorf("GET /openapi.json answered %d: %.200s", resp.StatusCode, body)
+	}
+}
+
+func TestSlowBodyGetsRequestTimeout(t *testing.T) {
+	keys, err := engine.NewKeyring([]engine.APIKey{{Name: "tests", Key: testKey, SigningSecret: engine.NewSigningSecret()}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := New(Options{Engine: &countingRunner{}, Keys: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), BodyReadTimeout: 300 * time.Millisecond})
+	server := httptest.NewServer(api.Handler())
+	t.Cleanup(server.Close)
+
+	body, writer := io.Pipe()
+	go func() {
+		// Half a body, then nothing until the server gives up.
+		_, _ = writer.Write([]byte(`{"page":{"setContent":`))
+		time.Sleep(2 * time.Second)
+		writer.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPost, server.URL+"/v1/render/pdf/sync", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var problem Problem
+	if err := json.NewDecoder(resp.Body).Decode(&problem); err != nil {
+		t.Fatalf("body is not a problem document: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("status = %d, want 408: %v", resp.StatusCode, problem.Message)
+	}
+	if len(problem.Message) != 1 || !strings.Contains(problem.Message[0], "server.body_read_timeout") {
+		t.Errorf("message = %q, want one line naming server.body_read_timeout", problem.Message)
 	}
 }

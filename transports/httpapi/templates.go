@@ -94,7 +94,7 @@ func (s *Server) registerTemplateRoutes() {
 		OperationID: "create-template", Method: http.MethodPost, Path: "/v1/templates",
 		Summary:     "Store a template",
 		Description: "Presso extension. Stores an HTML template of this API key with its kind and that kind's options, and returns the stored template, id included. Render it with the /v1/template routes.",
-		Tags:        tags, Security: bearer, MaxBodyBytes: s.opts.MaxBodyBytes,
+		Tags:        tags, Security: bearer, MaxBodyBytes: s.opts.MaxBodyBytes, BodyReadTimeout: s.opts.BodyReadTimeout,
 		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 413, 503},
 	}, s.createTemplate)
 
@@ -116,7 +116,7 @@ func (s *Server) registerTemplateRoutes() {
 		OperationID: "replace-template", Method: http.MethodPut, Path: "/v1/templates/{id}",
 		Summary:     "Replace a template",
 		Description: "Presso extension. Replaces the whole template (name, kind, html and options) and keeps its id and creation time. The body has the fields of POST /v1/templates only: id, createdAt and updatedAt are rejected. A template of another key returns 404.",
-		Tags:        tags, Security: bearer, MaxBodyBytes: s.opts.MaxBodyBytes,
+		Tags:        tags, Security: bearer, MaxBodyBytes: s.opts.MaxBodyBytes, BodyReadTimeout: s.opts.BodyReadTimeout,
 		Errors: []int{400, 401, 404, 413, 503},
 	}, s.replaceTemplate)
 
@@ -216,12 +216,13 @@ func (s *Server) registerTemplateRenderRoutes(bearer []map[string][]string) {
 			Summary:     "Render a stored template " + modeSummaries[mode],
 			Description: "Fills the {* DOP_name *} tags of a template of this API key with templateData and renders it to the template's kind, with its options. " +
 				"A tag without a value is rejected with 400 naming it, and an unknown template, or one of another key, with 404. " + modeDescriptions[mode],
-			Tags:          []string{"Templates"},
-			Security:      bearer,
-			MaxBodyBytes:  s.opts.MaxBodyBytes,
-			DefaultStatus: http.StatusOK,
-			Metadata:      map[string]any{"rateLimited": true},
-			Errors:        []int{400, 401, 404, 409, 413, 429, 503, 504},
+			Tags:            []string{"Templates"},
+			Security:        bearer,
+			MaxBodyBytes:    s.opts.MaxBodyBytes,
+			BodyReadTimeout: s.opts.BodyReadTimeout,
+			DefaultStatus:   http.StatusOK,
+			Metadata:        map[string]any{"rateLimited": true},
+			Errors:          []int{400, 401, 404, 409, 413, 429, 503, 504},
 		}
 	}
 
