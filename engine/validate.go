@@ -47,7 +47,7 @@ func (r *RenderRequest) Validate(kind Kind, mode Mode) []FieldError {
 	}
 
 	if presigned := r.PresignedURL(); presigned != "" && !isWebURL(presigned) {
-		add("doppio.presignedUrl", "doppio.presignedUrl must be an URL address: an absolute http or https presigned PUT URL")
+		add("doppio.presignedUrl", "doppio.presignedUrl must be an absolute http or https presigned PUT URL without user:password@")
 	}
 
 	webhook := r.Webhook()
@@ -77,7 +77,7 @@ func (r *RenderRequest) ValidatePage(kind Kind) []FieldError {
 		add("page", "page must contain exactly one of goto (a URL) and setContent (base64 HTML)")
 	}
 	if page.Goto != nil && !isWebURL(page.Goto.URL) {
-		add("page.goto.url", "page.goto.url must be an URL address: an absolute http or https URL with a host")
+		add("page.goto.url", "page.goto.url must be an absolute http or https URL with a host and without user:password@")
 	}
 	if page.SetContent != nil {
 		if page.SetContent.HTML == "" {
@@ -127,13 +127,13 @@ func validateWebhook(w *Webhook) []FieldError {
 	case len(w.URL) > MaxWebhookURLLength:
 		errs = append(errs, FieldError{"doppio.webhook.url", fmt.Sprintf("doppio.webhook.url must be at most %d characters", MaxWebhookURLLength)})
 	case !isWebURL(w.URL):
-		errs = append(errs, FieldError{"doppio.webhook.url", "doppio.webhook.url must be an URL address: an absolute http or https URL with a host"})
+		errs = append(errs, FieldError{"doppio.webhook.url", "doppio.webhook.url must be an absolute http or https URL with a host and without user:password@"})
 	}
 	for name := range w.Headers {
 		lower := strings.ToLower(name)
 		for _, reserved := range ReservedWebhookHeaders {
 			if lower == reserved {
-				errs = append(errs, FieldError{"doppio.webhook.headers." + name, fmt.Sprintf("doppio.webhook.headers must not set %s: Presso sets it on every call", name)})
+				errs = append(errs, FieldError{"doppio.webhook.headers." + name, fmt.Sprintf("doppio.webhook.headers.%s must not be set: Presso sets %s on every call", name, name)})
 			}
 		}
 	}
@@ -367,7 +367,7 @@ func validateCookie(prefix string, c *Cookie) []FieldError {
 		add(prefix+".domain", "%s.domain must be a host name such as app.example.com or .example.com, got %q", prefix, c.Domain)
 	}
 	if c.URL != "" && !isWebURL(c.URL) {
-		add(prefix+".url", "%s.url must be an URL address: an absolute http or https URL with a host", prefix)
+		add(prefix+".url", "%s.url must be an absolute http or https URL with a host and without user:password@", prefix)
 	}
 	if c.Path != "" && !strings.HasPrefix(c.Path, "/") {
 		add(prefix+".path", "%s.path must start with /, got %q", prefix, c.Path)

@@ -21,12 +21,12 @@ func TestValidateRejectsBadRequests(t *testing.T) {
 		{"both sources", RenderRequest{Page: PageOptions{Goto: &GotoOptions{URL: "https://example.com"}, SetContent: &SetContentOptions{HTML: html}}}, ModeSync, "page", "not both"},
 		{"no source", RenderRequest{}, ModeSync, "page", "exactly one"},
 		{"html not base64", RenderRequest{Page: PageOptions{SetContent: &SetContentOptions{HTML: "<p>hi</p>"}}}, ModeSync, "page.setContent.html", "page.setContent.html must be base64 encoded"},
-		{"relative url", RenderRequest{Page: PageOptions{Goto: &GotoOptions{URL: "/invoice"}}}, ModeSync, "page.goto.url", "must be an URL address"},
+		{"relative url", RenderRequest{Page: PageOptions{Goto: &GotoOptions{URL: "/invoice"}}}, ModeSync, "page.goto.url", "must be an absolute http or https URL"},
 		{"ftp url", RenderRequest{Page: PageOptions{Goto: &GotoOptions{URL: "ftp://example.com/a"}}}, ModeSync, "page.goto.url", "http or https"},
 		{"async without webhook", RenderRequest{Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, ModeAsync, "doppio.webhook", "required on async"},
-		{"webhook not a url", RenderRequest{Doppio: &DoppioOptions{Webhook: &Webhook{URL: "not a url"}}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, ModeAsync, "doppio.webhook.url", "must be an URL"},
+		{"webhook not a url", RenderRequest{Doppio: &DoppioOptions{Webhook: &Webhook{URL: "not a url"}}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, ModeAsync, "doppio.webhook.url", "must be an absolute http"},
 		{"webhook url too long", RenderRequest{Doppio: &DoppioOptions{Webhook: &Webhook{URL: "https://example.com/" + strings.Repeat("a", 3000)}}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, ModeAsync, "doppio.webhook.url", "at most 2048"},
-		{"reserved webhook header", RenderRequest{Doppio: &DoppioOptions{Webhook: &Webhook{URL: "https://example.com/h", Headers: map[string]string{"X-Doppio-Payload-Signature": "forged"}}}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, ModeAsync, "doppio.webhook.headers.X-Doppio-Payload-Signature", "must not set"},
+		{"reserved webhook header", RenderRequest{Doppio: &DoppioOptions{Webhook: &Webhook{URL: "https://example.com/h", Headers: map[string]string{"X-Doppio-Payload-Signature": "forged"}}}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, ModeAsync, "doppio.webhook.headers.X-Doppio-Payload-Signature", "must not be set: Presso sets X-Doppio-Payload-Signature"},
 		{"footer not base64", RenderRequest{Doppio: hook, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}, PDF: &PDFOptions{FooterTemplate: "<span>"}}}, ModeAsync, "page.pdf.footerTemplate", "base64"},
 	}
 	for _, tc := range cases {
@@ -132,7 +132,7 @@ func TestValidateRejectsBadPageOptions(t *testing.T) {
 		{"cookie domain with path", KindPDF, pageWith(func(p *PageOptions) { p.SetCookies = []Cookie{{Name: "a", Value: "1", Domain: "example.com/x"}} }),
 			"page.setCookies[0].domain", "must be a host name"},
 		{"cookie url not web", KindPDF, pageWith(func(p *PageOptions) { p.SetCookies = []Cookie{{Name: "a", Value: "1", URL: "file:///etc/passwd"}} }),
-			"page.setCookies[0].url", "page.setCookies[0].url must be an URL address"},
+			"page.setCookies[0].url", "page.setCookies[0].url must be an absolute http or https URL"},
 		{"cookie path relative", KindPDF, pageWith(func(p *PageOptions) {
 			p.SetCookies = []Cookie{{Name: "a", Value: "1", Domain: "example.com", Path: "app"}}
 		}),

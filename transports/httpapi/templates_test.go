@@ -466,7 +466,7 @@ func TestTemplateRenderRejections(t *testing.T) {
 		{"async without webhook, and a missing tag", "async", `{"templateId":"` + tpl.ID + `","templateData":{"DOP_name":"Ann","DOP_items":[]}}`, 400,
 			[]string{"doppio.webhook is required on async routes", "templateData.DOP_total is missing"}},
 		{"bad webhook url", "async", `{"templateId":"` + tpl.ID + `","templateData":{"DOP_name":"","DOP_total":1,"DOP_items":null},"doppio":{"webhook":{"url":"not a url"}}}`, 400,
-			[]string{"doppio.webhook.url must be an URL address"}},
+			[]string{"doppio.webhook.url must be an absolute http or https URL"}},
 		{"unknown template", "sync", `{"templateId":"00000000-0000-0000-0000-000000000000","templateData":{}}`, 404,
 			[]string{"template 00000000-0000-0000-0000-000000000000 not found"}},
 		{"id with a path", "sync", `{"templateId":"../tests/` + tpl.ID + `"}`, 404, []string{"not found"}},

@@ -92,7 +92,7 @@ func TestRejectedRequestsNameTheField(t *testing.T) {
 		{"goto and setContent", "pdf/sync", `{"page":{"goto":{"url":"https://example.com"},"setContent":{"html":` + html + `}}}`, "page must contain exactly one of goto and setContent, not both"},
 		{"neither source", "pdf/sync", `{"page":{}}`, "page must contain exactly one of goto"},
 		{"html not base64", "pdf/direct", `{"page":{"setContent":{"html":"<p>hello</p>"}}}`, "page.setContent.html must be base64 encoded"},
-		{"invalid url", "pdf/sync", `{"page":{"goto":{"url":"not a url"}}}`, "page.goto.url must be an URL address"},
+		{"invalid url", "pdf/sync", `{"page":{"goto":{"url":"not a url"}}}`, "page.goto.url must be an absolute http or https URL"},
 		{"unknown field", "pdf/sync", `{"page":{"setContent":{"html":` + html + `},"viewport":{}}}`, "property page.viewport should not exist"},
 		{"async without webhook", "pdf/async", `{"page":{"setContent":{"html":` + html + `}}}`, "doppio.webhook is required on async routes"},
 		{"bad enum", "screenshot/sync", `{"page":{"setContent":{"html":` + html + `},"screenshot":{"type":"gif"}}}`, "page.screenshot.type"},
