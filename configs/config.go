@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -176,7 +178,55 @@ func (c *Config) Unmarshal(path string, out any) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("configuration %s: %w", path, err)
+		return fmt.Errorf("configuration %s: %s", path, describeDecodeError(path, err))
+	}
+	return nil
+}
+
+// decodedField matches a field name quoted in mapstructure's errors.
+var decodedField = regexp.MustCompile(`'([A-Za-z0-9_.\[\]]+)'`)
+
+// describeDecodeError names the whole key in mapstructure's error, which
+// quotes the field relative to path, and adds the fix for a bad duration.
+func describeDecodeError(path string, err error) string {
+	msg := err.Error()
+	if path != "" {
+		msg = decodedField.ReplaceAllString(msg, path+".$1")
+	}
+	msg = strings.Join(strings.Fields(msg), " ")
+	if strings.Contains(msg, "invalid duration") {
+		msg += ": give a duration with a unit, such as 500ms, 30s or 10m"
+	}
+	return msg
+}
+
+// CheckNotNegative returns an error naming the first key below path whose
+// value is a negative number.
+func (c *Config) CheckNotNegative(path string) error {
+	for _, key := range c.k.Keys() {
+		if !strings.HasPrefix(key, path+".") {
+			continue
+		}
+		var value float64
+		switch v := c.k.Get(key).(type) {
+		case int:
+			value = float64(v)
+		case int64:
+			value = float64(v)
+		case float64:
+			value = v
+		case string:
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			value = f
+		default:
+			continue
+		}
+		if value < 0 {
+			return fmt.Errorf("%s must be 0 or more, got %v", key, c.k.Get(key))
+		}
 	}
 	return nil
 }

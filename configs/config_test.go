@@ -96,3 +96,36 @@ func TestLoadRejectsUnknownKeys(t *testing.T) {
 		t.Errorf("an unrelated environment variable or a list entry was rejected: %v", err)
 	}
 }
+
+func TestCheckNotNegative(t *testing.T) {
+	cfg, err := Load("", map[string]any{"limits.max_queued": -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.CheckNotNegative("limits"); err == nil || err.Error() != "limits.max_queued must be 0 or more, got -1" {
+		t.Errorf("CheckNotNegative = %v, want it to name limits.max_queued", err)
+	}
+	defaults, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, section := range []string{"limits", "webhook"} {
+		if err := defaults.CheckNotNegative(section); err != nil {
+			t.Errorf("the defaults of %s are rejected: %v", section, err)
+		}
+	}
+}
+
+func TestDecodeErrorNamesTheKey(t *testing.T) {
+	cfg, err := Load("", map[string]any{"renderer.timeout": "abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var renderer struct {
+		Timeout time.Duration `koanf:"timeout"`
+	}
+	err = cfg.Unmarshal("renderer", &renderer)
+	if err == nil || !strings.Contains(err.Error(), "renderer.timeout") || !strings.Contains(err.Error(), "such as 500ms, 30s or 10m") {
+		t.Errorf("Unmarshal error = %v, want the whole key and an example duration", err)
+	}
+}

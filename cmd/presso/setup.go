@@ -162,11 +162,11 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 	if role != engine.RoleAPI {
 		if c.renderer, err = engine.Renderers.New(cfg.String("renderer.kind"), deps); err != nil {
 			c.close()
-			return nil, fmt.Errorf("renderer.kind: %w", err)
+			return nil, kindError("renderer", err)
 		}
 		if c.notifier, err = engine.Notifiers.New(cfg.String("notifier.kind"), deps); err != nil {
 			c.close()
-			return nil, fmt.Errorf("notifier.kind: %w", err)
+			return nil, kindError("notifier", err)
 		}
 		var chromium struct {
 			MaxPages int `koanf:"max_pages"`
@@ -182,6 +182,10 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 	}
 
 	var policy engine.DeliveryPolicy
+	if err := cfg.CheckNotNegative("webhook"); err != nil {
+		c.close()
+		return nil, err
+	}
 	if err := cfg.Unmarshal("webhook", &policy); err != nil {
 		c.close()
 		return nil, err
@@ -233,8 +237,23 @@ func build(cfg *configs.Config, role engine.Role, logger *slog.Logger) (*compone
 }
 
 // loadLimits reads the limits section over the built-in bounds.
+// kindError names section.kind when no implementation has the configured
+// name, and the section otherwise: the implementation's own errors name
+// their keys.
+func kindError(section string, err error) error {
+	if errors.Is(err, engine.ErrUnknownKind) {
+		return fmt.Errorf("%s.kind: %w", section, err)
+	}
+	return fmt.Errorf("%s: %w", section, err)
+}
+
 func loadLimits(cfg *configs.Config) (engine.Limits, error) {
 	limits := engine.DefaultLimits()
+	// 0 turns a bound off, and a negative one is a mistake, not another way
+	// of saying so.
+	if err := cfg.CheckNotNegative("limits"); err != nil {
+		return limits, err
+	}
 	if err := cfg.Unmarshal("limits", &limits); err != nil {
 		return limits, err
 	}
