@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // lockedBuffer collects log lines written from several goroutines.
@@ -89,5 +90,18 @@ func TestLogsCarryIDsAndNoSecrets(t *testing.T) {
 	}
 	if jobLines < 4 {
 		t.Errorf("only %d log lines carry the job id; want accepted, rendered, stored, delivered", jobLines)
+	}
+}
+
+func TestLogDurationsReadable(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: readableDuration}))
+	logger.Info("render finished", "duration", 1500*time.Millisecond, "bytes", 42)
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["duration"] != "1.5s" || line["bytes"] != float64(42) {
+		t.Errorf("log line %s: want duration \"1.5s\" and bytes 42", buf.String())
 	}
 }

@@ -58,7 +58,7 @@ func newLogger(cfg *configs.Config) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(cfg.String("log.level"))); err != nil {
 		return nil, fmt.Errorf("log.level %q is invalid: use debug, info, warn or error", cfg.String("log.level"))
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: readableDuration}
 	switch cfg.String("log.format") {
 	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
@@ -67,6 +67,15 @@ func newLogger(cfg *configs.Config) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log.format %q is invalid: use json or text", cfg.String("log.format"))
 	}
+}
+
+// readableDuration writes durations as Go writes them ("1.25s"), because
+// slog's JSON handler writes them as integer nanoseconds.
+func readableDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 func loadKeyring(cfg *configs.Config, logger *slog.Logger) (*engine.Keyring, error) {
