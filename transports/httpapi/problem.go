@@ -77,7 +77,7 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 			continue
 		}
 		if _, own := err.(*fieldError); !own {
-			if d, ok := err.(huma.ErrorDetailer); ok && checked[d.ErrorDetail().Location] {
+			if d, ok := err.(huma.ErrorDetailer); ok && checked[schemaField(d.ErrorDetail())] {
 				continue
 			}
 		}
@@ -92,6 +92,17 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		p.Message = []string{msg}
 	}
 	return p
+}
+
+// schemaField returns the field that a schema problem is about: its
+// location, or for a missing property the property's own location, where
+// Presso's checks report it.
+func schemaField(d *huma.ErrorDetail) string {
+	if name, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
+		name, _, _ = strings.Cut(name, " ")
+		return d.Location + "." + name
+	}
+	return d.Location
 }
 
 // fieldError is a problem with a field that Presso's own checks found, as

@@ -233,3 +233,16 @@ func TestKeysAreCaseSensitiveAndUnique(t *testing.T) {
 		t.Fatalf("%d rejected requests reached the engine", n)
 	}
 }
+
+func TestMissingPageIsOneMessage(t *testing.T) {
+	server := newTestServer(t, &countingRunner{})
+	for _, route := range []string{"pdf/direct", "screenshot/sync"} {
+		resp, problem := post(t, server.URL+"/v1/render/"+route, testKey, `{}`)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s: status %d, want 400", route, resp.StatusCode)
+		}
+		if len(problem.Message) != 1 || !strings.HasPrefix(problem.Message[0], "page must contain exactly one of goto") {
+			t.Errorf("%s: messages = %q, want one that says what page must contain", route, problem.Message)
+		}
+	}
+}
