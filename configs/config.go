@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -168,6 +170,7 @@ func (c *Config) Unmarshal(path string, out any) error {
 		Tag: "koanf",
 		DecoderConfig: &mapstructure.DecoderConfig{
 			DecodeHook: mapstructure.ComposeDecodeHookFunc(
+				durationWithUnit,
 				mapstructure.StringToTimeDurationHookFunc(),
 				mapstructure.StringToSliceHookFunc(","),
 				mapstructure.TextUnmarshallerHookFunc(),
@@ -181,6 +184,32 @@ func (c *Config) Unmarshal(path string, out any) error {
 		return fmt.Errorf("configuration %s: %s", path, describeDecodeError(path, err))
 	}
 	return nil
+}
+
+// durationWithUnit rejects a bare number where a duration is expected:
+// YAML's `timeout: 30` would otherwise mean 30 nanoseconds. It also rejects
+// negative durations, which no setting has a use for.
+func durationWithUnit(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[time.Duration]() {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case string:
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a duration: give a number with a unit, such as 500ms, 30s or 10m", v)
+		}
+		if d < 0 {
+			return nil, fmt.Errorf("%q is negative: give 0 or more, with a unit such as 30s", v)
+		}
+		return d, nil
+	case time.Duration:
+		return v, nil
+	}
+	if from.Kind() >= reflect.Int && from.Kind() <= reflect.Float64 {
+		return nil, fmt.Errorf("%v has no unit: give a duration such as %vs or %vms", data, data, data)
+	}
+	return data, nil
 }
 
 // decodedField matches a field name quoted in mapstructure's errors.

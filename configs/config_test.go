@@ -129,3 +129,33 @@ func TestDecodeErrorNamesTheKey(t *testing.T) {
 		t.Errorf("Unmarshal error = %v, want the whole key and an example duration", err)
 	}
 }
+
+func TestDurationsNeedAUnitAndNoSign(t *testing.T) {
+	for value, want := range map[any]string{
+		100:   "100 has no unit: give a duration such as 100s or 100ms",
+		"-1s": `"-1s" is negative`,
+		"5x":  `"5x" is not a duration`,
+	} {
+		cfg, err := Load("", map[string]any{"webhook.timeout": value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var webhook struct {
+			Timeout time.Duration `koanf:"timeout"`
+		}
+		err = cfg.Unmarshal("webhook", &webhook)
+		if err == nil || !strings.Contains(err.Error(), "webhook.timeout") || !strings.Contains(err.Error(), want) {
+			t.Errorf("webhook.timeout %v: error = %v, want one naming the key with %q", value, err, want)
+		}
+	}
+	cfg, err := Load("", map[string]any{"webhook.timeout": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var webhook struct {
+		Timeout time.Duration `koanf:"timeout"`
+	}
+	if err := cfg.Unmarshal("webhook", &webhook); err != nil || webhook.Timeout != 0 {
+		t.Errorf("webhook.timeout 0: %v, %v", webhook.Timeout, err)
+	}
+}

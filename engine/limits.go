@@ -9,6 +9,7 @@ import (
 	_ "image/jpeg" // registers the decoder of JPEG headers for image.DecodeConfig
 	_ "image/png"  // registers the decoder of PNG headers for image.DecodeConfig
 	"io"
+	"math"
 	"regexp"
 	"strconv"
 
@@ -81,7 +82,8 @@ func (l Limits) CheckRequest(r *RenderRequest) []FieldError {
 	}
 	if v := r.Viewport(); v != nil && l.MaxScreenshotPixels > 0 {
 		width, height, scale := v.Size()
-		if pixels := int64(float64(width)*scale) * int64(float64(height)*scale); pixels > l.MaxScreenshotPixels {
+		// Chromium rounds device pixels up.
+		if pixels := int64(math.Ceil(float64(width)*scale)) * int64(math.Ceil(float64(height)*scale)); pixels > l.MaxScreenshotPixels {
 			add("launch.defaultViewport", "launch.defaultViewport is %d device pixels (width × height × deviceScaleFactor²), over %d (limits.max_screenshot_pixels)", pixels, l.MaxScreenshotPixels)
 		}
 	}

@@ -62,7 +62,14 @@ func (r *Registry[T]) New(name string, deps Deps) (T, error) {
 		var zero T
 		return zero, fmt.Errorf("%w: %s %q is not available; known kinds: %v", ErrUnknownKind, r.what, name, r.Names())
 	}
-	return f(deps)
+	v, err := f(deps)
+	if err != nil {
+		// A factory that returns its constructor's typed nil pointer would
+		// give a non-nil interface, which a caller's cleanup would call.
+		var zero T
+		return zero, err
+	}
+	return v, nil
 }
 
 // Names returns the registered names in order.

@@ -47,7 +47,7 @@ func (r *RenderRequest) Validate(kind Kind, mode Mode) []FieldError {
 	}
 
 	if presigned := r.PresignedURL(); presigned != "" && !isWebURL(presigned) {
-		add("doppio.presignedUrl", "doppio.presignedUrl must be an absolute http or https presigned PUT URL without user:password@")
+		add("doppio.presignedUrl", "doppio.presignedUrl must be an absolute http or https presigned PUT URL with a port from 1 to 65535 if any, and no user:password@")
 	}
 
 	webhook := r.Webhook()
@@ -77,7 +77,7 @@ func (r *RenderRequest) ValidatePage(kind Kind) []FieldError {
 		add("page", "page must contain exactly one of goto (a URL) and setContent (base64 HTML)")
 	}
 	if page.Goto != nil && !isWebURL(page.Goto.URL) {
-		add("page.goto.url", "page.goto.url must be an absolute http or https URL with a host and without user:password@")
+		add("page.goto.url", "page.goto.url must be an absolute http or https URL with a host, a port from 1 to 65535 if any, and no user:password@")
 	}
 	if page.SetContent != nil {
 		if page.SetContent.HTML == "" {
@@ -127,7 +127,7 @@ func validateWebhook(w *Webhook) []FieldError {
 	case len(w.URL) > MaxWebhookURLLength:
 		errs = append(errs, FieldError{"doppio.webhook.url", fmt.Sprintf("doppio.webhook.url must be at most %d characters", MaxWebhookURLLength)})
 	case !isWebURL(w.URL):
-		errs = append(errs, FieldError{"doppio.webhook.url", "doppio.webhook.url must be an absolute http or https URL with a host and without user:password@"})
+		errs = append(errs, FieldError{"doppio.webhook.url", "doppio.webhook.url must be an absolute http or https URL with a host, a port from 1 to 65535 if any, and no user:password@"})
 	}
 	for name := range w.Headers {
 		lower := strings.ToLower(name)
@@ -144,6 +144,11 @@ func isWebURL(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return false
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
 	}
 	return (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" && u.User == nil
 }
@@ -367,7 +372,7 @@ func validateCookie(prefix string, c *Cookie) []FieldError {
 		add(prefix+".domain", "%s.domain must be a host name such as app.example.com or .example.com, got %q", prefix, c.Domain)
 	}
 	if c.URL != "" && !isWebURL(c.URL) {
-		add(prefix+".url", "%s.url must be an absolute http or https URL with a host and without user:password@", prefix)
+		add(prefix+".url", "%s.url must be an absolute http or https URL with a host, a port from 1 to 65535 if any, and no user:password@", prefix)
 	}
 	if c.Path != "" && !strings.HasPrefix(c.Path, "/") {
 		add(prefix+".path", "%s.path must start with /, got %q", prefix, c.Path)

@@ -395,6 +395,8 @@ func TestValidatePaperAndWebhook(t *testing.T) {
 		{"webhook header value", hook(Webhook{Headers: map[string]string{"X-A": "a\r\nb"}}), "doppio.webhook.headers.X-A", "must not contain line breaks"},
 		{"webhook header name", hook(Webhook{Headers: map[string]string{"bad name": "x"}}), "doppio.webhook.headers.bad name", "is not a valid header name"},
 		{"empty webhook header name", hook(Webhook{Headers: map[string]string{"": "x"}}), "doppio.webhook.headers.", "is not a valid header name"},
+		{"webhook port out of range", RenderRequest{Doppio: &DoppioOptions{Webhook: &Webhook{URL: "http://127.0.0.1:99999/hook"}}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, "doppio.webhook.url", "a port from 1 to 65535"},
+		{"webhook port zero", RenderRequest{Doppio: &DoppioOptions{Webhook: &Webhook{URL: "http://example.com:0/hook"}}, Page: PageOptions{SetContent: &SetContentOptions{HTML: html}}}, "doppio.webhook.url", "a port from 1 to 65535"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,11 +56,16 @@ func (w *Worker) Cancel(jobID string) {
 	}
 }
 
-// hasOutcome reports whether the job already has an outcome in the job
-// store: its caller stopped waiting while it was queued, or the transport
-// delivered its message twice.
+// hasOutcome reports whether a direct or sync job already has an outcome
+// in the job store: its caller stopped waiting while it was queued, or the
+// transport delivered its message twice. A job the store no longer has
+// counts too: the engine records every job before it publishes it, and
+// the store deletes finished jobs only.
 func (w *Worker) hasOutcome(ctx context.Context, jobID string) bool {
 	rec, err := w.store.Get(ctx, jobID)
+	if errors.Is(err, ErrJobNotFound) {
+		return true
+	}
 	return err == nil && rec.RenderedAt != nil
 }
 

@@ -55,11 +55,13 @@ func newPrintJob(opts *engine.PDFOptions) (printJob, error) {
 		opts = &engine.PDFOptions{}
 	}
 	params := printToPDFParams{
-		Landscape:               opts.Landscape,
-		DisplayHeaderFooter:     opts.DisplayHeaderFooter,
-		PrintBackground:         opts.PrintBackground,
-		Scale:                   1,
-		PageRanges:              strings.TrimSpace(opts.PageRanges),
+		Landscape:           opts.Landscape,
+		DisplayHeaderFooter: opts.DisplayHeaderFooter,
+		PrintBackground:     opts.PrintBackground,
+		Scale:               1,
+		// Chromium rejects some spaces that the request format allows,
+		// such as the one in "1 -".
+		PageRanges:              strings.Join(strings.Fields(opts.PageRanges), ""),
 		PreferCSSPageSize:       opts.PreferCSSPageSize,
 		TransferMode:            proto.PagePrintToPDFTransferModeReturnAsStream,
 		GenerateTaggedPDF:       opts.Tagged,
@@ -128,9 +130,9 @@ func decodeTemplate(field, encoded string) (string, error) {
 
 // printPDF prints the tab and copies the PDF to out as Chromium streams it.
 //
-// NOTE: Page.printToPDF waits for the page's load event by itself
-// (observed with Chromium 156), so a PDF never shows a page before its
-// images have loaded, even with waitUntil domcontentloaded.
+// Page.printToPDF waits for the page's load event by itself (observed
+// with Chromium 156); Render stops the loads still running first when the
+// request waited for less than load.
 func printPDF(p *page, job printJob, out io.Writer) error {
 	if job.omitBackground {
 		if err := setTransparentBackground(p); err != nil {

@@ -141,6 +141,15 @@ func TestPDFPageRanges(t *testing.T) {
 	}
 }
 
+func TestPDFPageRangesWithSpaces(t *testing.T) {
+	for _, ranges := range []string{"2 -", " 2 - 3 ", "3 , 2 -"} {
+		pdf := mustRender(t, engine.KindPDF, pdfRequest(threePages, &engine.PDFOptions{PageRanges: ranges}))
+		if pages := pdfPages(t, pdf); pages != 2 {
+			t.Errorf("pageRanges %q: pages = %d, want 2", ranges, pages)
+		}
+	}
+}
+
 func TestPDFPageRangesPastLastPage(t *testing.T) {
 	_, err := renderJob(t, sharedRenderer(t), engine.KindPDF, pdfRequest(threePages, &engine.PDFOptions{PageRanges: "5-6"}), defaultTestTimeout)
 

@@ -276,9 +276,20 @@ func (s *Server) templateRequest(ctx context.Context, in *templateRenderInput, m
 		problems = append(problems, engine.FieldError{Path: "templateData", Message: err.Error()})
 	}
 
+	filled := err == nil
 	req := tpl.Request(page, in.Body.Doppio)
-	for _, fe := range req.Validate(tpl.Kind, mode) {
-		if fe.Path != "doppio" && !strings.HasPrefix(fe.Path, "doppio.") {
+	violations := req.Validate(tpl.Kind, mode)
+	if filled {
+		violations = append(violations, s.opts.Limits.CheckRequest(&req)...)
+	}
+	for _, fe := range violations {
+		isPage := fe.Path != "doppio" && !strings.HasPrefix(fe.Path, "doppio.")
+		if isPage && !filled {
+			// The page is empty because filling it failed, which the
+			// problems above already say.
+			continue
+		}
+		if isPage {
 			// The stored template passed validation when it was stored,
 			// but a rule added since then can still reject it.
 			fe = engine.FieldError{Path: "templateId", Message: fmt.Sprintf("template %s no longer passes validation (%s): replace it with PUT /v1/templates/%s", tpl.ID, fe.Message, tpl.ID)}

@@ -485,7 +485,28 @@ func TestTemplateRenderRejections(t *testing.T) {
 					t.Errorf("messages %q lack %q", messages, want)
 				}
 			}
+			if strings.Contains(messages, "no longer passes validation") {
+				t.Errorf("messages %q blame the stored template", messages)
+			}
 		})
+	}
+	if n := runner.jobs.Load(); n != 0 {
+		t.Errorf("%d rejected requests reached the engine", n)
+	}
+}
+
+func TestTemplateRenderChecksLimits(t *testing.T) {
+	server, runner := newTemplateServer(t, templates.NewMemory())
+	tpl := createTemplate(t, server, testKey, map[string]any{
+		"name": "huge", "kind": "screenshot", "html": "<p>{* DOP_x *}</p>",
+		"screenshot": map[string]any{"clip": map[string]any{"x": 0, "y": 0, "width": 100000, "height": 100000}},
+	})
+	resp, body := call(t, http.MethodPost, server.URL+"/v1/template/sync", testKey, `{"templateId":"`+tpl.ID+`","templateData":{"DOP_x":"1"}}`)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("answered %d, want 400: %s", resp.StatusCode, body)
+	}
+	if messages := strings.Join(problemOf(t, body).Message, "\n"); !strings.Contains(messages, "limits.max_screenshot_pixels") {
+		t.Errorf("messages %q do not name limits.max_screenshot_pixels", messages)
 	}
 	if n := runner.jobs.Load(); n != 0 {
 		t.Errorf("%d rejected requests reached the engine", n)
