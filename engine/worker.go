@@ -177,10 +177,10 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 		var buf bytes.Buffer
 		out := &limitWriter{w: &buf, max: w.limits.MaxOutputBytes}
 		if err := w.renderer.Render(ctx, job, out); err != nil {
-			return w.failed(job, w.limits.renderError(out, err), log, "render failed")
+			return w.failed(ctx, job, w.limits.renderError(out, err), log, "render failed")
 		}
 		if err := w.limits.checkOutput(job, bytes.NewReader(buf.Bytes())); err != nil {
-			return w.failed(job, err, log, "render refused")
+			return w.failed(ctx, job, err, log, "render refused")
 		}
 		elapsed := time.Since(started)
 		w.metrics.ObserveStage(job.Kind, "render", elapsed)
@@ -195,7 +195,7 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 	// document is never held in memory twice on its way to storage.
 	file, err := os.CreateTemp(w.TempDir, "presso-*."+job.Extension())
 	if err != nil {
-		return w.failed(job, fmt.Errorf("create temporary file: %w", err), log, "render failed")
+		return w.failed(ctx, job, fmt.Errorf("create temporary file: %w", err), log, "render failed")
 	}
 	defer func() {
 		file.Close()
@@ -203,7 +203,7 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 	}()
 	out := &limitWriter{w: file, max: w.limits.MaxOutputBytes}
 	if err := w.renderer.Render(ctx, job, out); err != nil {
-		return w.failed(job, w.limits.renderError(out, err), log, "render failed")
+		return w.failed(ctx, job, w.limits.renderError(out, err), log, "render failed")
 	}
 	elapsed := time.Since(started)
 	size, err := file.Seek(0, io.SeekCurrent)
@@ -211,10 +211,10 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 		_, err = file.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		return w.failed(job, fmt.Errorf("rewind temporary file: %w", err), log, "render failed")
+		return w.failed(ctx, job, fmt.Errorf("rewind temporary file: %w", err), log, "render failed")
 	}
 	if err := w.limits.checkOutput(job, file); err != nil {
-		return w.failed(job, err, log, "render refused")
+		return w.failed(ctx, job, err, log, "render refused")
 	}
 	w.metrics.ObserveStage(job.Kind, "render", elapsed)
 	log.Info("rendered", "durationMs", elapsed.Milliseconds(), "bytes", size)
@@ -222,7 +222,7 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 	storeStarted := time.Now()
 	stored, err := w.storage.Store(ctx, Document{Job: job, Body: file, Size: size})
 	if err != nil {
-		return w.failed(job, err, log, "store failed")
+		return w.failed(ctx, job, err, log, "store failed")
 	}
 	w.metrics.ObserveStage(job.Kind, "store", time.Since(storeStarted))
 	log.Info("stored", "durationMs", time.Since(storeStarted).Milliseconds(), "documentKey", stored.Key, "customBucket", stored.IsCustomBucket)
@@ -232,7 +232,11 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 	}
 }
 
-func (w *Worker) failed(job *Job, err error, log *slog.Logger, what string) *Result {
+func (w *Worker) failed(ctx context.Context, job *Job, err error, log *slog.Logger, what string) *Result {
+	if errors.Is(context.Cause(ctx), errCallerGone) {
+		// Not a failure of the render: HandleRender records and logs it.
+		return FailedResult(job, Errorf(CodeCancelled, "the caller closed the request before the render ended"))
+	}
 	result := FailedResult(job, err)
 	log.Warn(what, "code", result.Error.Code, "error", result.Error.Message)
 	return result
