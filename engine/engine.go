@@ -300,7 +300,7 @@ func (e *Engine) Do(ctx context.Context, job *Job) (*Result, error) {
 // worker of another process that is rendering it goes on until the job's
 // deadline.
 func (e *Engine) abandon(ctx context.Context, job *Job) {
-	reason := Errorf(CodeCancelled, "the caller closed the request before the render ended")
+	reason := cancelledError()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// The worker's render ends at the same deadline by itself.
 		reason = Errorf(CodeTimeout, "the caller's deadline passed before the render ended")

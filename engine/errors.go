@@ -31,6 +31,12 @@ type JobError struct {
 
 func (e *JobError) Error() string { return e.Message }
 
+// cancelledError returns the error of a direct or sync job whose caller
+// closed its request before the render ended.
+func cancelledError() *JobError {
+	return Errorf(CodeCancelled, "the caller closed the request before the render ended")
+}
+
 // Errorf returns a JobError with the given code and formatted message.
 func Errorf(code, format string, args ...any) *JobError {
 	return &JobError{Code: code, Message: fmt.Sprintf(format, args...)}

@@ -107,6 +107,22 @@ func (r *RenderRequest) ValidatePage(kind Kind) []FieldError {
 	return errs
 }
 
+// validateHeaders checks the names and values of the headers at section,
+// which net/http would refuse to send.
+func validateHeaders(section string, headers map[string]string) []FieldError {
+	var errs []FieldError
+	for _, name := range slices.Sorted(maps.Keys(headers)) {
+		path := section + "." + name
+		if !isToken(name) {
+			errs = append(errs, FieldError{path, fmt.Sprintf("%s is not a valid header name: use letters, digits and !#$%%&'*+-.^_`|~ only", path)})
+		}
+		if hasControl(headers[name], true) {
+			errs = append(errs, FieldError{path, fmt.Sprintf("%s must not contain line breaks or other control characters", path)})
+		}
+	}
+	return errs
+}
+
 func validateWebhook(w *Webhook) []FieldError {
 	var errs []FieldError
 	switch w.Method {
@@ -114,15 +130,7 @@ func validateWebhook(w *Webhook) []FieldError {
 	default:
 		errs = append(errs, FieldError{"doppio.webhook.method", fmt.Sprintf("doppio.webhook.method must be GET, POST, PUT, PATCH or DELETE, got %q", w.Method)})
 	}
-	for _, name := range slices.Sorted(maps.Keys(w.Headers)) {
-		path := "doppio.webhook.headers." + name
-		if !isToken(name) {
-			errs = append(errs, FieldError{path, fmt.Sprintf("%q in doppio.webhook.headers is not a valid header name: use letters, digits and !#$%%&'*+-.^_`|~ only", name)})
-		}
-		if hasControl(w.Headers[name], true) {
-			errs = append(errs, FieldError{path, fmt.Sprintf("%s must not contain line breaks or other control characters", path)})
-		}
-	}
+	errs = append(errs, validateHeaders("doppio.webhook.headers", w.Headers)...)
 	switch {
 	case len(w.URL) > MaxWebhookURLLength:
 		errs = append(errs, FieldError{"doppio.webhook.url", fmt.Sprintf("doppio.webhook.url must be at most %d characters", MaxWebhookURLLength)})
@@ -305,16 +313,11 @@ func validatePageSetup(page *PageOptions) []FieldError {
 		add("page.emulateMediaType", "page.emulateMediaType must be screen or print, got %q", page.EmulateMediaType)
 	}
 
+	errs = append(errs, validateHeaders("page.setExtraHTTPHeaders", page.SetExtraHTTPHeaders)...)
 	for _, name := range slices.Sorted(maps.Keys(page.SetExtraHTTPHeaders)) {
-		path := "page.setExtraHTTPHeaders." + name
-		switch {
-		case !isToken(name):
-			add(path, "%s is not a valid header name: use letters, digits and !#$%%&'*+-.^_`|~ only", path)
-		case slices.Contains(forbiddenPageHeaders, strings.ToLower(name)):
+		if slices.Contains(forbiddenPageHeaders, strings.ToLower(name)) {
+			path := "page.setExtraHTTPHeaders." + name
 			add(path, "%s must not be set: Chromium sets %s for each connection or request", path, name)
-		}
-		if hasControl(page.SetExtraHTTPHeaders[name], true) {
-			add(path, "%s must not contain line breaks or other control characters", path)
 		}
 	}
 

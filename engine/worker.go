@@ -132,12 +132,10 @@ func (w *Worker) HandleRender(msg *message.Message) error {
 	w.setState(ctx, job.ID, StateRendering, log)
 	w.metrics.ObserveStage(job.Kind, "queue", time.Since(job.CreatedAt))
 	result := w.process(ctx, &job, log)
-	if errors.Is(context.Cause(ctx), errCallerGone) {
-		result = FailedResult(&job, Errorf(CodeCancelled, "the caller closed the request before the render ended"))
-		log.Info("render stopped: its caller closed the request")
-	}
 	w.metrics.CountJob(&job, result.Status)
-	if err := w.store.SetResult(ctx, job.ID, result); err != nil && !errors.Is(err, ErrJobNotFound) {
+	// The render's context may have ended, by its deadline or its caller's
+	// departure, and the outcome must be recorded all the same.
+	if err := w.store.SetResult(context.WithoutCancel(ctx), job.ID, result); err != nil && !errors.Is(err, ErrJobNotFound) {
 		log.Error("could not record the render result", "error", err)
 	}
 
@@ -234,8 +232,8 @@ func (w *Worker) process(ctx context.Context, job *Job, log *slog.Logger) *Resul
 
 func (w *Worker) failed(ctx context.Context, job *Job, err error, log *slog.Logger, what string) *Result {
 	if errors.Is(context.Cause(ctx), errCallerGone) {
-		// Not a failure of the render: HandleRender records and logs it.
-		return FailedResult(job, Errorf(CodeCancelled, "the caller closed the request before the render ended"))
+		log.Info("render stopped: its caller closed the request")
+		return FailedResult(job, cancelledError())
 	}
 	result := FailedResult(job, err)
 	log.Warn(what, "code", result.Error.Code, "error", result.Error.Message)

@@ -119,7 +119,7 @@ func TestMemoryIdempotentBytesBound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// 3 × 400 KiB is over 1 MiB, so the oldest answer is forgotten.
+	// 3 × 400 KiB is over 1 MiB, so the oldest answer is deleted.
 	if existing, _ := store.BeginIdempotent(ctx, answer("a")); existing != nil {
 		t.Error("the oldest answer is kept over the bound")
 	}

@@ -113,15 +113,18 @@ func start(ctx context.Context, bin string, logger *slog.Logger) (*embedded, err
 	if err != nil {
 		return nil, err
 	}
+
 	renderer, err := chromium.NewWithConfig(chromium.Config{Guard: guard, Chromium: chromium.ChromiumConfig{Bin: bin}}, logger)
 	if err != nil {
 		return nil, err
 	}
+
 	e := &embedded{renderer: renderer}
 	if e.dataDir, err = os.MkdirTemp("", "presso-embedded-"); err != nil {
 		e.close()
 		return nil, err
 	}
+
 	// Sync and async jobs store their documents here; the URLs point at a
 	// server that this program does not run.
 	e.storage, err = local.NewWithConfig(local.Config{Dir: filepath.Join(e.dataDir, "documents"), PublicURL: "http://127.0.0.1:8080"}, logger)
@@ -129,17 +132,20 @@ func start(ctx context.Context, bin string, logger *slog.Logger) (*embedded, err
 		e.close()
 		return nil, err
 	}
+
 	// Async jobs are signed with this secret; direct ones need none.
 	keys, err := engine.NewKeyring(nil, engine.NewSigningSecret())
 	if err != nil {
 		e.close()
 		return nil, err
 	}
+
 	notifier, err := webhook.NewWithConfig(webhook.Config{Transport: guard.HTTPTransport()}, keys, logger)
 	if err != nil {
 		e.close()
 		return nil, err
 	}
+
 	e.engine, err = engine.New(engine.Options{
 		Role:        engine.RoleAll,
 		Transport:   memory.New(logger),
@@ -154,6 +160,7 @@ func start(ctx context.Context, bin string, logger *slog.Logger) (*embedded, err
 		e.close()
 		return nil, err
 	}
+
 	if err := e.engine.Start(ctx); err != nil {
 		e.close()
 		return nil, err

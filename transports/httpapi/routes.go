@@ -11,9 +11,9 @@ import (
 var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // withRouteProblems responds to requests that match no route with a problem
-// document, the shape of every other error, in place of the plain-text body
-// of http.ServeMux: 405 with an Allow header when the path has routes for
-// other methods, 404 otherwise.
+// document, the shape of every other error, instead of http.ServeMux's plain
+// text. It sends 405 with an Allow header when the path has routes for other
+// methods, and 404 otherwise.
 func (s *Server) withRouteProblems(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := s.mux.Handler(r); pattern != "" {

@@ -286,7 +286,7 @@ func (s *Server) templateRequest(ctx context.Context, in *templateRenderInput, m
 		isPage := fe.Path != "doppio" && !strings.HasPrefix(fe.Path, "doppio.")
 		if isPage && !filled {
 			// The page is empty because filling it failed, which the
-			// problems above already say.
+			// problems above already report.
 			continue
 		}
 		if isPage {

@@ -123,8 +123,8 @@ func TestRejectedRequestsNameTheField(t *testing.T) {
 }
 
 // TestOneMessagePerBadField checks fields that both the schema and
-// Presso's own checks reject: the answer has one line for the field, and it
-// names the fix.
+// Presso's own checks reject: the response has one line for the field, and
+// it names the fix.
 func TestOneMessagePerBadField(t *testing.T) {
 	runner := &countingRunner{}
 	server := newTestServer(t, runner)
